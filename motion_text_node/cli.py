@@ -1,0 +1,70 @@
+"""`motion-text`: the command-line entry point. Parses arguments and dispatches; no algorithms live here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from motion_text_node import __version__
+from motion_text_node.errors import UserError
+
+#: Subcommand registrars: each adds its parser and sets ``func`` to a callable taking the parsed args.
+Registrar = Callable[[argparse._SubParsersAction], None]
+
+
+def _register_doctor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="check the installation (ROS 2, interfaces, ONNX Runtime, text encoder, data)",
+        description="Check that everything motion-text needs is installed and found. "
+        "Exits 1 when something the nodes need is missing.",
+    )
+    p.set_defaults(func=_run_doctor)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from motion_text_node.doctor import format_report, run_checks
+
+    checks = run_checks()
+    print(format_report(checks))
+    return 0 if all(c.ok for c in checks if c.required) else 1
+
+
+def _registrars() -> list[Registrar]:
+    return [_register_doctor]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full `motion-text` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="motion-text",
+        description="A shared embedding space for human motion and text (contrastive learning), "
+        "with ROS 2 nodes for live action recognition and command-to-motion retrieval.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in _registrars():
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `motion-text`; user mistakes become one error line and exit code 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"motion-text {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

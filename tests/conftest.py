@@ -1,0 +1,113 @@
+"""Test-wide set-up: an isolated ROS 2 graph (loopback only, own domain id, logs in build/) and process helpers."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Must be set before any rclpy.init in this process or its children.
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
+os.environ.setdefault("ROS_LOG_DIR", str(REPO / "build" / "ros_log"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+class NodeProcess:
+    """A node started as a real child process; its output is collected so a failing test can show it."""
+
+    def __init__(self, args: list[str], ready_line: str | None, timeout: float = 60.0) -> None:
+        self.args = args
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=os.environ.copy(),
+            cwd=REPO,
+        )
+        self._ready = threading.Event()
+        self._ready_line = ready_line
+        threading.Thread(target=self._pump, daemon=True).start()
+        if ready_line is not None and not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError(f"{args} did not print {ready_line!r} in {timeout} s:\n{self.output()}")
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if self._ready_line and self._ready_line in line:
+                self._ready.set()
+
+    def output(self) -> str:
+        """Everything the process printed so far."""
+        return "\n".join(self.lines)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGINT, then kill after ``timeout``; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_process() -> Iterator:
+    """Start child processes (``start_process(args, ready_line)``); all are stopped at test end."""
+    procs: list[NodeProcess] = []
+
+    def start(args: list[str], ready_line: str | None = "READY", timeout: float = 60.0) -> NodeProcess:
+        proc = NodeProcess(args, ready_line, timeout)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for p in procs:
+        p.stop()
+
+
+@pytest.fixture
+def fixture_script() -> callable:
+    """Command line that runs a script from tests/fixtures with this interpreter."""
+
+    def cmd(name: str, *args: str) -> list[str]:
+        return [sys.executable, str(FIXTURES / name), *args]
+
+    return cmd
+
+
+@pytest.fixture
+def ros_node() -> Iterator:
+    """A test-side rclpy node in its own Context, torn down in ``finally``."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node(f"test_node_{os.getpid()}_{int(time.time() * 1000) % 100000}", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        yield node, executor
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
