@@ -32,7 +32,9 @@ def _run_doctor(args: argparse.Namespace) -> int:
 
 
 def _registrars() -> list[Registrar]:
-    return [_register_doctor]
+    from motion_text_node.commands import data
+
+    return [_register_doctor, data.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""`motion-text` subcommands: argument parsing and calls into the library, nothing else."""

@@ -1,0 +1,236 @@
+"""BVH motion files: a general parser (any channel order, any units) with forward kinematics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from motion_text_node.errors import UserError
+from motion_text_node.skeleton.motion import Motion
+
+#: Candidate length units (metres per file unit) for automatic detection: m, cm, mm, inch, CMU ASF unit.
+UNIT_SCALES: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu_asf": 0.0254 / 0.45}
+
+_AXES = {"X": 0, "Y": 1, "Z": 2}
+
+
+@dataclass
+class BvhJoint:
+    """One node of the hierarchy (joints and End Sites, which have no channels)."""
+
+    name: str
+    parent: int
+    offset: np.ndarray
+    channels: list[str] = field(default_factory=list)
+    channel_start: int = 0
+
+
+@dataclass
+class BvhData:
+    """A parsed BVH file: hierarchy, frame time and the raw channel values (frames x channels)."""
+
+    joints: list[BvhJoint]
+    frame_time: float
+    values: np.ndarray
+    path: str = ""
+
+    @property
+    def joint_names(self) -> list[str]:
+        """Names of all nodes; End Sites are named ``<parent>_end``."""
+        return [j.name for j in self.joints]
+
+
+def _error(path: str, msg: str) -> UserError:
+    return UserError(f"{path}: not a valid BVH file: {msg}")
+
+
+def parse_bvh(text: str, path: str = "<string>") -> BvhData:
+    """Parse BVH text into hierarchy and channel values; raises UserError naming the problem."""
+    tokens = text.split()
+    pos = 0
+
+    def take() -> str:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise _error(path, "unexpected end of file")
+        pos += 1
+        return tokens[pos - 1]
+
+    def take_float() -> float:
+        tok = take()
+        try:
+            return float(tok)
+        except ValueError:
+            raise _error(path, f"expected a number, got {tok!r}") from None
+
+    if take() != "HIERARCHY":
+        raise _error(path, "does not start with HIERARCHY")
+    joints: list[BvhJoint] = []
+    stack: list[int] = []
+    n_channels = 0
+    kw = take()
+    if kw != "ROOT":
+        raise _error(path, f"expected ROOT, got {kw!r}")
+    name = take()
+    while True:
+        if take() != "{":
+            raise _error(path, f"expected '{{' after {name}")
+        if take() != "OFFSET":
+            raise _error(path, f"expected OFFSET in {name}")
+        offset = np.array([take_float() for _ in range(3)])
+        joint = BvhJoint(name, stack[-1] if stack else -1, offset)
+        if not name.endswith("_end") or tokens[pos] == "CHANNELS":
+            if take() != "CHANNELS":
+                raise _error(path, f"expected CHANNELS in {name}")
+            count_tok = take()
+            if not count_tok.isdigit():
+                raise _error(path, f"bad channel count {count_tok!r} in {name}")
+            joint.channels = [take() for _ in range(int(count_tok))]
+            for ch in joint.channels:
+                if len(ch) != 9 or ch[0] not in _AXES or ch[1:] not in ("position", "rotation"):
+                    raise _error(path, f"unknown channel {ch!r} in {name}")
+            joint.channel_start = n_channels
+            n_channels += len(joint.channels)
+        joints.append(joint)
+        stack.append(len(joints) - 1)
+        # Children and closing braces.
+        while True:
+            kw = take()
+            if kw == "JOINT":
+                name = take()
+                break
+            if kw == "End":
+                if take() != "Site":
+                    raise _error(path, "expected 'End Site'")
+                name = joints[stack[-1]].name + "_end"
+                break
+            if kw == "}":
+                stack.pop()
+                if not stack:
+                    break
+                continue
+            raise _error(path, f"unexpected {kw!r} in hierarchy")
+        if not stack:
+            break
+    if take() != "MOTION":
+        raise _error(path, "expected MOTION after the hierarchy")
+    if take() != "Frames:":
+        raise _error(path, "expected 'Frames:'")
+    n_frames_tok = take()
+    if not n_frames_tok.isdigit():
+        raise _error(path, f"bad frame count {n_frames_tok!r}")
+    if take() != "Frame" or take() != "Time:":
+        raise _error(path, "expected 'Frame Time:'")
+    frame_time = take_float()
+    if not frame_time > 0:
+        raise _error(path, f"frame time must be positive, got {frame_time}")
+    n_frames = int(n_frames_tok)
+    data = tokens[pos:]
+    if len(data) < n_frames * n_channels:
+        raise _error(path, f"{n_frames} frames x {n_channels} channels announced, {len(data)} values found")
+    try:
+        values = np.array(data[: n_frames * n_channels], dtype=np.float64).reshape(n_frames, n_channels)
+    except ValueError:
+        raise _error(path, "non-numeric value in the motion data") from None
+    if not np.isfinite(values).all():
+        raise _error(path, "NaN or infinite value in the motion data")
+    return BvhData(joints, frame_time, values, path)
+
+
+def _axis_rotation(axis: int, angles_deg: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotation matrices about one axis."""
+    a = np.deg2rad(angles_deg)
+    c, s = np.cos(a), np.sin(a)
+    m = np.zeros((len(a), 3, 3))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    m[:, axis, axis] = 1.0
+    m[:, i, i] = c
+    m[:, j, j] = c
+    m[:, i, j] = -s
+    m[:, j, i] = s
+    return m
+
+
+def forward_kinematics(bvh: BvhData) -> np.ndarray:
+    """Global joint positions (T, N, 3) in file units, for every node including End Sites.
+
+    Rotation channels compose in the order listed (``Zrotation Xrotation Yrotation`` is Rz @ Rx @ Ry);
+    position channels add to the offset.
+    """
+    n_frames = bvh.values.shape[0]
+    positions = np.zeros((n_frames, len(bvh.joints), 3))
+    rotations = np.zeros((len(bvh.joints), n_frames, 3, 3))
+    for k, joint in enumerate(bvh.joints):
+        local_rot = np.broadcast_to(np.eye(3), (n_frames, 3, 3)).copy()
+        translation = np.broadcast_to(joint.offset, (n_frames, 3)).copy()
+        for c, ch in enumerate(joint.channels):
+            col = bvh.values[:, joint.channel_start + c]
+            axis = _AXES[ch[0]]
+            if ch[1:] == "position":
+                translation[:, axis] += col
+            else:
+                local_rot = local_rot @ _axis_rotation(axis, col)
+        if joint.parent < 0:
+            rotations[k] = local_rot
+            positions[:, k] = translation
+        else:
+            parent_rot = rotations[joint.parent]
+            rotations[k] = parent_rot @ local_rot
+            positions[:, k] = positions[:, joint.parent] + np.einsum("tij,tj->ti", parent_rot, translation)
+    return positions
+
+
+def rest_extent(bvh: BvhData) -> float:
+    """Largest extent (file units) of the skeleton built from its offsets alone (rest pose)."""
+    rest = np.zeros((len(bvh.joints), 3))
+    for k, joint in enumerate(bvh.joints):
+        rest[k] = joint.offset + (rest[joint.parent] if joint.parent >= 0 else 0.0)
+    return float((rest.max(axis=0) - rest.min(axis=0)).max())
+
+
+def detect_unit_scale(bvh: BvhData, expected_height_m: float = 1.7) -> float:
+    """Metres per file unit, chosen among ``UNIT_SCALES`` so the rest skeleton is closest to a human height."""
+    extent = rest_extent(bvh)
+    if extent <= 0:
+        raise _error(bvh.path, "skeleton has zero size")
+    return min(UNIT_SCALES.values(), key=lambda s: abs(np.log(extent * s / expected_height_m)))
+
+
+def load_bvh(
+    path: str | Path, unit_scale: float | str = "auto", fps: float | None = None, drop_first_frames: int = 0
+) -> Motion:
+    """Read a BVH file as a Motion over all its nodes (End Sites named ``<parent>_end``), metres, file axes.
+
+    Args:
+        path: the .bvh file.
+        unit_scale: metres per file unit, a name from ``UNIT_SCALES`` or "auto" (from the rest skeleton size).
+        fps: override the frame rate (e.g. when the header's Frame Time is known to be wrong).
+        drop_first_frames: frames to skip (e.g. an added T-pose in frame 0).
+
+    The axes stay as in the file (BVH is usually y up): pass the result through ``skeleton.adapt`` with
+    ``up_axis="y"`` to get a canonical motion.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    bvh = parse_bvh(text, str(path))
+    if isinstance(unit_scale, str):
+        if unit_scale == "auto":
+            scale = detect_unit_scale(bvh)
+        elif unit_scale in UNIT_SCALES:
+            scale = UNIT_SCALES[unit_scale]
+        else:
+            raise UserError(f"unit_scale must be a number, 'auto' or one of {', '.join(UNIT_SCALES)}")
+    else:
+        scale = float(unit_scale)
+    if bvh.values.shape[0] <= drop_first_frames:
+        raise UserError(f"{path}: only {bvh.values.shape[0]} frames, nothing left after dropping {drop_first_frames}")
+    bvh.values = bvh.values[drop_first_frames:]
+    positions = forward_kinematics(bvh) * scale
+    return Motion(positions.astype(np.float32), tuple(bvh.joint_names), fps or 1.0 / bvh.frame_time)

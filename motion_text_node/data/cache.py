@@ -1,0 +1,140 @@
+"""The preprocessed dataset cache: canonical clips in one folder that loads in milliseconds.
+
+Layout of a cache folder:
+
+* ``positions.npy``: float32 [sum of frames, 22, 3], every clip's canonical positions back to back;
+* ``valid.npy``: bool [sum of frames, 22], joint validity;
+* ``index.json``: ``{"meta": {...}, "clips": [{id, offset, length, fps, texts, label, subject, source, split,
+  segments}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from motion_text_node.data.clip import Clip, Segment
+from motion_text_node.errors import UserError
+from motion_text_node.skeleton.canonical import CANONICAL_JOINTS, NUM_JOINTS
+from motion_text_node.skeleton.motion import Motion
+
+CACHE_VERSION = 1
+SPLITS = ("train", "val", "test")
+
+
+class DatasetCache:
+    """A cache folder opened for reading (positions memory-mapped)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        index_path = self.root / "index.json"
+        if not index_path.is_file():
+            raise UserError(f"{self.root}: not a dataset cache (no index.json; build one with `motion-text data "
+                            "build`)")
+        try:
+            index = json.loads(index_path.read_text())
+            self.meta: dict = index["meta"]
+            self.entries: list[dict] = index["clips"]
+            self.positions = np.load(self.root / "positions.npy", mmap_mode="r")
+            self.valid = np.load(self.root / "valid.npy", mmap_mode="r")
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(f"{self.root}: corrupt dataset cache ({exc})") from None
+        if self.meta.get("version") != CACHE_VERSION:
+            raise UserError(f"{self.root}: cache version {self.meta.get('version')} is not {CACHE_VERSION}; rebuild it")
+        self._by_id = {e["id"]: i for i, e in enumerate(self.entries)}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def ids(self, split: str | None = None) -> list[str]:
+        """Clip ids, optionally of one split."""
+        return [e["id"] for e in self.entries if split is None or e["split"] == split]
+
+    def clip(self, clip_id: str) -> Clip:
+        """One clip by id (UserError listing a few ids when unknown)."""
+        if clip_id not in self._by_id:
+            sample = ", ".join(self.ids()[:5])
+            raise UserError(f"no clip {clip_id!r} in {self.root} (e.g. {sample})")
+        return self._make(self.entries[self._by_id[clip_id]])
+
+    def split_of(self, clip_id: str) -> str:
+        """The split a clip belongs to."""
+        return self.entries[self._by_id[clip_id]]["split"]
+
+    def clips(self, split: str | None = None) -> list[Clip]:
+        """All clips (of one split), positions copied into memory."""
+        return [self._make(e) for e in self.entries if split is None or e["split"] == split]
+
+    def _make(self, e: dict) -> Clip:
+        sl = slice(e["offset"], e["offset"] + e["length"])
+        motion = Motion(np.array(self.positions[sl]), CANONICAL_JOINTS, e["fps"], np.array(self.valid[sl]))
+        segments = [Segment(**s) for s in e.get("segments", [])]
+        return Clip(e["id"], motion, list(e["texts"]), e.get("label", ""), e.get("subject", ""), e.get("source", ""),
+                    segments)
+
+
+def write_cache(items: Iterable[tuple[Clip, str]], out: str | Path, meta: dict | None = None) -> dict:
+    """Write (clip, split) pairs as a cache folder; returns the summary (also stored in the index meta)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    entries, chunks, valids, offset = [], [], [], 0
+    for clip, split in items:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        m = clip.motion
+        if m.joint_names != CANONICAL_JOINTS:
+            raise ValueError(f"clip {clip.clip_id} is not canonical")
+        chunks.append(m.positions.astype(np.float32))
+        valids.append(m.validity())
+        entries.append({
+            "id": clip.clip_id, "offset": offset, "length": m.num_frames, "fps": m.fps, "texts": clip.texts,
+            "label": clip.label, "subject": clip.subject, "source": clip.source, "split": split,
+            "segments": [asdict(s) for s in clip.segments],
+        })
+        offset += m.num_frames
+    if not entries:
+        raise UserError("no clips to write")
+    ids = [e["id"] for e in entries]
+    if len(set(ids)) != len(ids):
+        dup = [i for i, c in Counter(ids).items() if c > 1][:3]
+        raise UserError(f"duplicate clip ids: {', '.join(dup)}")
+    positions = np.concatenate(chunks) if chunks else np.zeros((0, NUM_JOINTS, 3), np.float32)
+    np.save(out / "positions.npy", positions)
+    np.save(out / "valid.npy", np.concatenate(valids))
+    summary = summarize(entries)
+    full_meta = {"version": CACHE_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "joints": list(CANONICAL_JOINTS), **(meta or {}), "summary": summary}
+    (out / "index.json").write_text(json.dumps({"meta": full_meta, "clips": entries}, indent=1))
+    return summary
+
+
+def summarize(entries: list[dict]) -> dict:
+    """Clips, minutes, subjects and distinct words, overall and per split."""
+
+    def stats(es: list[dict]) -> dict:
+        words = {w for e in es for t in e["texts"] for w in re.findall(r"[a-z]+", t.lower())}
+        return {
+            "clips": len(es),
+            "minutes": round(sum(e["length"] / e["fps"] for e in es) / 60.0, 2),
+            "subjects": len({e["subject"] for e in es if e["subject"]}),
+            "distinct_texts": len({e["texts"][0] for e in es if e["texts"]}),
+            "words": len(words),
+        }
+
+    return {"all": stats(entries), **{s: stats([e for e in entries if e["split"] == s]) for s in SPLITS}}
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a small table."""
+    cols = ("clips", "minutes", "subjects", "distinct_texts", "words")
+    lines = [f"{'split':<6}" + "".join(f"{c:>15}" for c in cols)]
+    for split in ("all", *SPLITS):
+        lines.append(f"{split:<6}" + "".join(f"{summary[split][c]:>15}" for c in cols))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Joint sets, format adapters, normalization, mirroring and resampling (numpy only; no torch)."""

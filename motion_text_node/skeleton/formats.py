@@ -1,0 +1,252 @@
+"""Skeleton formats that live pose sources and datasets publish, and how each maps onto the canonical body.
+
+A mapping gives, for every canonical joint, a list of alternatives tried in order; an alternative is a dict
+``{source joint name: weight}`` whose weighted sum is the canonical joint (a single name with weight 1 is a
+direct copy). The first alternative whose sources are all present and observed wins, per frame. Canonical joints
+with no usable alternative are imputed from their neighbours (``adapt.impute_missing``) and flagged invalid.
+
+Joint tables (documented in the README):
+
+* ``smpl22`` / ``smpl24`` / ``smplh52``: SMPL order; the first 22 joints are the canonical body.
+* ``kinect32``: Azure Kinect Body Tracking SDK joint order (k4abt_joint_id_t).
+* ``mediapipe33``: MediaPipe Pose landmarks (world landmarks, metres, hip-centred).
+* ``coco17``: COCO keypoints lifted to 3-D (no spine, no feet: those are imputed).
+* ``cmu31``: the CMU mocap BVH skeleton (ASF conversion naming); ``cmu_max2009`` and ``cmu_daz43``: the two
+  cgspeed conversions of the CMU data in ``../shared/data``.
+* ``custom``: canonical joint names, any subset; BVH files from other tools map by name aliases (``BVH_ALIASES``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
+
+Alternative = dict[str, float]
+
+
+@dataclass(frozen=True)
+class SkeletonFormat:
+    """A named joint set: its joint order and its mapping onto the canonical joints."""
+
+    name: str
+    joint_names: tuple[str, ...]
+    mapping: dict[str, tuple[Alternative, ...]]
+    default_up_axis: str = "z"
+    description: str = ""
+
+
+def _direct(**pairs: str) -> dict[str, tuple[Alternative, ...]]:
+    return {canon: ({src: 1.0},) for canon, src in pairs.items()}
+
+
+def _mid(a: str, b: str) -> Alternative:
+    return {a: 0.5, b: 0.5}
+
+
+def _lerp(a: str, b: str, t: float) -> Alternative:
+    return {a: 1.0 - t, b: t}
+
+
+SMPL_HAND_JOINTS: tuple[str, ...] = tuple(
+    f"{side}_{finger}{k}"
+    for side in ("left", "right")
+    for finger in ("index", "middle", "pinky", "ring", "thumb")
+    for k in (1, 2, 3)
+)
+
+_IDENTITY = {name: ({name: 1.0},) for name in CANONICAL_JOINTS}
+
+SMPL22 = SkeletonFormat("smpl22", CANONICAL_JOINTS, _IDENTITY, "z", "22 SMPL body joints (the canonical body)")
+SMPL24 = SkeletonFormat("smpl24", CANONICAL_JOINTS + ("left_hand", "right_hand"), _IDENTITY, "z", "SMPL 24 joints")
+SMPLH52 = SkeletonFormat("smplh52", CANONICAL_JOINTS + SMPL_HAND_JOINTS, _IDENTITY, "z", "SMPL-H 52 joints")
+
+KINECT32_JOINTS: tuple[str, ...] = (
+    "PELVIS", "SPINE_NAVEL", "SPINE_CHEST", "NECK", "CLAVICLE_LEFT", "SHOULDER_LEFT", "ELBOW_LEFT", "WRIST_LEFT",
+    "HAND_LEFT", "HANDTIP_LEFT", "THUMB_LEFT", "CLAVICLE_RIGHT", "SHOULDER_RIGHT", "ELBOW_RIGHT", "WRIST_RIGHT",
+    "HAND_RIGHT", "HANDTIP_RIGHT", "THUMB_RIGHT", "HIP_LEFT", "KNEE_LEFT", "ANKLE_LEFT", "FOOT_LEFT", "HIP_RIGHT",
+    "KNEE_RIGHT", "ANKLE_RIGHT", "FOOT_RIGHT", "HEAD", "NOSE", "EYE_LEFT", "EAR_LEFT", "EYE_RIGHT", "EAR_RIGHT",
+)
+KINECT32 = SkeletonFormat(
+    "kinect32",
+    KINECT32_JOINTS,
+    {
+        **_direct(
+            pelvis="PELVIS", left_hip="HIP_LEFT", right_hip="HIP_RIGHT", left_knee="KNEE_LEFT",
+            right_knee="KNEE_RIGHT", left_ankle="ANKLE_LEFT", right_ankle="ANKLE_RIGHT", left_foot="FOOT_LEFT",
+            right_foot="FOOT_RIGHT", spine3="SPINE_CHEST", neck="NECK", left_collar="CLAVICLE_LEFT",
+            right_collar="CLAVICLE_RIGHT", left_shoulder="SHOULDER_LEFT", right_shoulder="SHOULDER_RIGHT",
+            left_elbow="ELBOW_LEFT", right_elbow="ELBOW_RIGHT", left_wrist="WRIST_LEFT", right_wrist="WRIST_RIGHT",
+        ),
+        "spine1": (_lerp("PELVIS", "SPINE_NAVEL", 0.6),),
+        "spine2": (_lerp("SPINE_NAVEL", "SPINE_CHEST", 0.5),),
+        "head": ({"HEAD": 1.0}, _mid("EAR_LEFT", "EAR_RIGHT")),
+    },
+    # The Azure Kinect ROS driver publishes bodies in the depth camera's optical frame: y down.
+    "-y",
+    "Azure Kinect Body Tracking, 32 joints",
+)
+
+MEDIAPIPE33_JOINTS: tuple[str, ...] = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+_SHOULDER_MID = _mid("left_shoulder", "right_shoulder")
+_HIP_MID = _mid("left_hip", "right_hip")
+
+
+def _torso(t: float) -> Alternative:
+    """A point a fraction ``t`` of the way from the hip centre to the shoulder centre."""
+    return {"left_hip": 0.5 * (1 - t), "right_hip": 0.5 * (1 - t), "left_shoulder": 0.5 * t, "right_shoulder": 0.5 * t}
+
+
+# Landmark hips sit higher and wider than SMPL's hip joints; the mapping keeps them (retargeting fixes lengths).
+_LANDMARK_BODY = {
+    **_direct(
+        left_hip="left_hip", right_hip="right_hip", left_knee="left_knee", right_knee="right_knee",
+        left_ankle="left_ankle", right_ankle="right_ankle", left_shoulder="left_shoulder",
+        right_shoulder="right_shoulder", left_elbow="left_elbow", right_elbow="right_elbow",
+        left_wrist="left_wrist", right_wrist="right_wrist",
+    ),
+    "pelvis": (_HIP_MID,),
+    "spine1": (_torso(0.2),),
+    "spine2": (_torso(0.45),),
+    "spine3": (_torso(0.7),),
+    "neck": (_SHOULDER_MID,),
+    "left_collar": ({"left_hip": 0.1, "right_hip": 0.1, "left_shoulder": 0.55, "right_shoulder": 0.25},),
+    "right_collar": ({"left_hip": 0.1, "right_hip": 0.1, "left_shoulder": 0.25, "right_shoulder": 0.55},),
+    "head": (_mid("left_ear", "right_ear"), {"nose": 1.0}),
+}
+MEDIAPIPE33 = SkeletonFormat(
+    "mediapipe33",
+    MEDIAPIPE33_JOINTS,
+    {**_LANDMARK_BODY, **_direct(left_foot="left_foot_index", right_foot="right_foot_index")},
+    # MediaPipe world landmarks follow image axes: x right, y down, z away from the camera.
+    "-y",
+    "MediaPipe Pose world landmarks, 33 points",
+)
+
+COCO17_JOINTS: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+    "right_ankle",
+)
+COCO17 = SkeletonFormat("coco17", COCO17_JOINTS, dict(_LANDMARK_BODY), "z", "COCO-17 keypoints in 3-D")
+
+CMU31_JOINTS: tuple[str, ...] = (
+    "Hips", "LHipJoint", "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToeBase", "RHipJoint", "RightUpLeg", "RightLeg",
+    "RightFoot", "RightToeBase", "LowerBack", "Spine", "Spine1", "Neck", "Neck1", "Head", "LeftShoulder", "LeftArm",
+    "LeftForeArm", "LeftHand", "LeftFingerBase", "LeftHandIndex1", "LThumb", "RightShoulder", "RightArm",
+    "RightForeArm", "RightHand", "RightFingerBase", "RightHandIndex1", "RThumb",
+)
+
+#: Name aliases of common BVH and mocap skeletons for each canonical joint (compared case-insensitively, after
+#: stripping namespace prefixes such as "mixamorig:"): CMU ASF conversions, cgspeed's Max 2009 and DAZ
+#: conversions of the CMU data, Mixamo, Kinect-style and canonical names. Order matters: first present wins.
+BVH_ALIASES: dict[str, tuple[str, ...]] = {
+    "pelvis": ("pelvis", "hips", "hip", "root"),
+    "left_hip": ("left_hip", "leftupleg", "lthigh", "lefthip", "l_hip", "leftupperleg", "lefthipjoint"),
+    "right_hip": ("right_hip", "rightupleg", "rthigh", "righthip", "r_hip", "rightupperleg", "righthipjoint"),
+    "spine1": ("spine1", "lowerback", "abdomen", "spine"),
+    "spine2": ("spine2", "chest"),
+    "spine3": ("spine3", "chest2", "upperchest"),
+    "neck": ("neck", "neck1", "lowerneck"),
+    "head": ("head",),
+    "left_collar": ("left_collar", "lcollar", "leftcollar", "leftshoulder_clavicle", "leftshoulder"),
+    "right_collar": ("right_collar", "rcollar", "rightcollar", "rightshoulder_clavicle", "rightshoulder"),
+    "left_shoulder": ("left_shoulder", "lshldr", "leftarm", "leftupperarm", "leftshoulder"),
+    "right_shoulder": ("right_shoulder", "rshldr", "rightarm", "rightupperarm", "rightshoulder"),
+    "left_elbow": ("left_elbow", "lforearm", "leftforearm", "leftelbow", "leftlowerarm"),
+    "right_elbow": ("right_elbow", "rforearm", "rightforearm", "rightelbow", "rightlowerarm"),
+    "left_wrist": ("left_wrist", "lhand", "lefthand", "leftwrist"),
+    "right_wrist": ("right_wrist", "rhand", "righthand", "rightwrist"),
+    "left_knee": ("left_knee", "lshin", "leftleg", "leftknee", "leftlowerleg"),
+    "right_knee": ("right_knee", "rshin", "rightleg", "rightknee", "rightlowerleg"),
+    "left_ankle": ("left_ankle", "lfoot", "leftfoot", "leftankle"),
+    "right_ankle": ("right_ankle", "rfoot", "rightfoot", "rightankle"),
+    "left_foot": ("left_foot", "lfoot_end", "lefttoebase", "lefttoe", "lefttoes", "leftfoot_end"),
+    "right_foot": ("right_foot", "rfoot_end", "righttoebase", "righttoe", "righttoes", "rightfoot_end"),
+}
+
+CMU31 = SkeletonFormat(
+    "cmu31",
+    CMU31_JOINTS,
+    {
+        **_direct(
+            pelvis="Hips", left_hip="LeftUpLeg", right_hip="RightUpLeg", left_knee="LeftLeg", right_knee="RightLeg",
+            left_ankle="LeftFoot", right_ankle="RightFoot", left_foot="LeftToeBase", right_foot="RightToeBase",
+            spine1="Spine", spine3="Spine1", neck="Neck1", head="Head", left_collar="LeftShoulder",
+            right_collar="RightShoulder", left_shoulder="LeftArm", right_shoulder="RightArm",
+            left_elbow="LeftForeArm", right_elbow="RightForeArm", left_wrist="LeftHand", right_wrist="RightHand",
+        ),
+        "spine2": (_mid("Spine", "Spine1"),),
+    },
+    "y",
+    "CMU mocap BVH skeleton (ASF conversion, 31 joints, y up)",
+)
+
+#: cgspeed's "Max 2009" BVH conversion of the CMU data (31 joints, root "Hips"), as in ../shared/data.
+CMU_MAX2009_JOINTS: tuple[str, ...] = (
+    "Hips", "LHipJoint", "LeftHip", "LeftKnee", "LeftAnkle", "LeftToe", "RHipJoint", "RightHip", "RightKnee",
+    "RightAnkle", "RightToe", "lowerback", "Chest", "Chest2", "lowerneck", "Neck", "Head", "LeftCollar",
+    "LeftShoulder", "LeftElbow", "LeftWrist", "lhand", "LFingers", "LThumb", "RightCollar", "RightShoulder",
+    "RightElbow", "RightWrist", "rhand", "RFingers", "RThumb",
+)
+CMU_MAX2009 = SkeletonFormat(
+    "cmu_max2009",
+    CMU_MAX2009_JOINTS,
+    _direct(
+        pelvis="Hips", left_hip="LeftHip", right_hip="RightHip", left_knee="LeftKnee", right_knee="RightKnee",
+        left_ankle="LeftAnkle", right_ankle="RightAnkle", left_foot="LeftToe", right_foot="RightToe",
+        spine1="lowerback", spine2="Chest", spine3="Chest2", neck="Neck", head="Head", left_collar="LeftCollar",
+        right_collar="RightCollar", left_shoulder="LeftShoulder", right_shoulder="RightShoulder",
+        left_elbow="LeftElbow", right_elbow="RightElbow", left_wrist="LeftWrist", right_wrist="RightWrist",
+    ),
+    "y",
+    "cgspeed Max 2009 BVH conversion of CMU mocap (31 joints)",
+)
+
+#: cgspeed's DAZ BVH conversion of the CMU data (43 joints, root "hip"); "lFoot_end" is the toe end site.
+CMU_DAZ43_JOINTS: tuple[str, ...] = (
+    "hip", "abdomen", "chest", "neck", "head", "leftEye", "rightEye", "rCollar", "rShldr", "rForeArm", "rHand",
+    "rThumb1", "rThumb2", "rIndex1", "rIndex2", "rMid1", "rMid2", "rRing1", "rRing2", "rPinky1", "rPinky2",
+    "lCollar", "lShldr", "lForeArm", "lHand", "lThumb1", "lThumb2", "lIndex1", "lIndex2", "lMid1", "lMid2",
+    "lRing1", "lRing2", "lPinky1", "lPinky2", "rButtock", "rThigh", "rShin", "rFoot", "lButtock", "lThigh",
+    "lShin", "lFoot",
+)
+CMU_DAZ43 = SkeletonFormat(
+    "cmu_daz43",
+    CMU_DAZ43_JOINTS + ("lFoot_end", "rFoot_end"),
+    {
+        **_direct(
+            pelvis="hip", left_hip="lThigh", right_hip="rThigh", left_knee="lShin", right_knee="rShin",
+            left_ankle="lFoot", right_ankle="rFoot", left_foot="lFoot_end", right_foot="rFoot_end",
+            spine1="abdomen", spine3="chest", neck="neck", head="head", left_collar="lCollar",
+            right_collar="rCollar", left_shoulder="lShldr", right_shoulder="rShldr", left_elbow="lForeArm",
+            right_elbow="rForeArm", left_wrist="lHand", right_wrist="rHand",
+        ),
+        "spine2": (_mid("abdomen", "chest"),),
+    },
+    "y",
+    "cgspeed DAZ BVH conversion of CMU mocap (43 joints)",
+)
+
+FORMATS: dict[str, SkeletonFormat] = {
+    f.name: f for f in (SMPL22, SMPL24, SMPLH52, KINECT32, MEDIAPIPE33, COCO17, CMU31, CMU_MAX2009, CMU_DAZ43)
+}
+
+
+def get_format(name: str) -> SkeletonFormat:
+    """The format called ``name``; unknown names raise ValueError listing the known ones."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ValueError(f"unknown skeleton format {name!r}; known: {', '.join(sorted(FORMATS))}, custom") from None
+
+
+def alias_mapping() -> dict[str, tuple[Alternative, ...]]:
+    """Mapping by name aliases (canonical names and common BVH names), used for ``custom`` and BVH skeletons."""
+    return {canon: tuple({alias: 1.0} for alias in aliases) for canon, aliases in BVH_ALIASES.items()}

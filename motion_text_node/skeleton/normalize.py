@@ -1,0 +1,125 @@
+"""Normalization of canonical motion windows into model features. One function, used by training and runtime.
+
+Per window: optional retargeting to canonical bone lengths, floor at zero, facing direction canonicalized at
+the window start (the person faces +x, their left is +y), root-relative joint positions, root trajectory,
+velocities and the joint-validity mask. The parameters (``NormalizationConfig``) are saved with the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from motion_text_node.skeleton.canonical import CANONICAL_BONE_LENGTHS, CANONICAL_PARENTS, JOINT_INDEX, NUM_JOINTS
+
+NORMALIZATION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NormalizationConfig:
+    """How windows become features; stored with a trained model and reproduced exactly at run time.
+
+    Attributes:
+        fps: model frame rate; motions are resampled to it first.
+        window_frames: frames per model window.
+        retarget: rescale bones to ``CANONICAL_BONE_LENGTHS`` (keeps directions) so bodies of different
+            proportions look alike.
+        velocities: append per-joint velocities (m/s).
+        mask: append the per-joint validity mask (1 observed, 0 imputed).
+        version: feature layout version.
+    """
+
+    fps: float = 30.0
+    window_frames: int = 90
+    retarget: bool = True
+    velocities: bool = True
+    mask: bool = True
+    version: int = NORMALIZATION_VERSION
+
+    @property
+    def feature_dim(self) -> int:
+        """Features per frame."""
+        return NUM_JOINTS * 3 + 2 + (NUM_JOINTS * 3 if self.velocities else 0) + (NUM_JOINTS if self.mask else 0)
+
+    def to_dict(self) -> dict:
+        """Plain dict (for YAML/JSON metadata)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NormalizationConfig:
+        """Rebuild from ``to_dict`` output; unknown keys or another version raise ValueError."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown normalization keys: {', '.join(sorted(unknown))}")
+        config = cls(**data)
+        if config.version != NORMALIZATION_VERSION:
+            raise ValueError(f"normalization version {config.version} is not supported (expected "
+                             f"{NORMALIZATION_VERSION})")
+        return config
+
+
+def retarget(positions: np.ndarray, bone_lengths: np.ndarray = CANONICAL_BONE_LENGTHS) -> np.ndarray:
+    """Rescale every bone of (T, 22, 3) canonical positions to ``bone_lengths``, keeping joint directions.
+
+    The root stays where it is; a zero-length bone (a joint imputed at its parent) stays zero.
+    """
+    out = positions.copy()
+    for j, parent in enumerate(CANONICAL_PARENTS):
+        if parent < 0:
+            continue
+        bone = positions[:, j] - positions[:, parent]
+        length = np.linalg.norm(bone, axis=-1, keepdims=True)
+        direction = np.divide(bone, length, out=np.zeros_like(bone), where=length > 1e-6)
+        out[:, j] = out[:, parent] + direction * bone_lengths[j]
+    return out
+
+
+def facing_angle(frame: np.ndarray) -> float:
+    """Heading (radians, about z) of a (22, 3) canonical pose: the direction the body faces.
+
+    From the hip and shoulder lines: the person's left points along ``left - right``; forward is that
+    vector turned -90 degrees about z.
+    """
+    across = (frame[JOINT_INDEX["left_hip"]] - frame[JOINT_INDEX["right_hip"]]) + (
+        frame[JOINT_INDEX["left_shoulder"]] - frame[JOINT_INDEX["right_shoulder"]]
+    )
+    return float(np.arctan2(-across[0], across[1]))
+
+
+def rotation_z(angle: float) -> np.ndarray:
+    """3x3 rotation by ``angle`` radians about z."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
+
+
+def canonicalize(positions: np.ndarray, retarget_bones: bool = True) -> np.ndarray:
+    """(T, 22, 3) positions -> floor at zero, pelvis at the origin in xy and facing +x at the first frame."""
+    pos = retarget(positions) if retarget_bones else positions.astype(np.float32, copy=True)
+    pos[..., 2] -= pos[..., 2].min()
+    pos[..., :2] -= pos[0, JOINT_INDEX["pelvis"], :2]
+    return pos @ rotation_z(-facing_angle(pos[0])).T
+
+
+def normalize_window(positions: np.ndarray, valid: np.ndarray | None, config: NormalizationConfig) -> np.ndarray:
+    """Features (T, config.feature_dim) float32 of one window of canonical positions (T, 22, 3) at config.fps.
+
+    Layout per frame: joints relative to the pelvis in xy (absolute height), 66; pelvis xy trajectory from
+    the window start, 2; joint velocities in m/s, 66 (optional); validity mask, 22 (optional).
+    """
+    if positions.ndim != 3 or positions.shape[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"expected (T, {NUM_JOINTS}, 3) canonical positions, got {positions.shape}")
+    pos = canonicalize(positions, config.retarget)
+    root_xy = pos[:, JOINT_INDEX["pelvis"], :2]
+    local = pos.copy()
+    local[..., :2] -= root_xy[:, None, :]
+    parts = [local.reshape(len(pos), -1), root_xy]
+    if config.velocities:
+        vel = np.zeros_like(pos)
+        vel[1:] = (pos[1:] - pos[:-1]) * config.fps
+        parts.append(vel.reshape(len(pos), -1))
+    if config.mask:
+        m = np.ones((len(pos), NUM_JOINTS), dtype=np.float32) if valid is None else valid.astype(np.float32)
+        parts.append(m)
+    return np.concatenate(parts, axis=1).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Pictures of motions and results: stick-figure animations and plots (matplotlib)."""
