@@ -111,3 +111,22 @@ def ros_node() -> Iterator:
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown(context=context)
+
+
+@pytest.fixture(scope="session")
+def cmu_bvh_dir() -> Path:
+    """The real CMU BVH files, unpacked once into the cache."""
+    from motion_text_node.data.cmu import unpacked_bvh_dir
+
+    return unpacked_bvh_dir()
+
+
+@pytest.fixture(scope="session")
+def cmu_cache(tmp_path_factory) -> Path:
+    """The real CMU data built into a dataset cache once per test session (about 20 s)."""
+    from motion_text_node.data.build import build_cache
+
+    out = REPO / ".cache" / "test_datasets" / "cmu"
+    if not (out / "index.json").is_file():
+        build_cache("cmu", out, fps=30.0, progress=False)
+    return out

@@ -150,8 +150,9 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
                 raise UserError(f"{path}: 'gender' is a pickled object; pass a gender override") from exc
             gender = _normalize_gender(raw_gender)
             if gender is None:
+                shown = raw_gender.reshape(()).item() if raw_gender.size == 1 else raw_gender.tolist()
                 raise UserError(
-                    f"{path}: gender {raw_gender!r} is not one of {', '.join(GENDERS)}; pass a gender override"
+                    f"{path}: gender {shown!r} is not one of {', '.join(GENDERS)}; pass a gender override"
                 )
 
     for name, arr in (("poses", poses), ("trans", trans), ("betas", betas), (fps_key, fps)):
@@ -178,8 +179,10 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
     for name, arr in (("poses", poses), ("trans", trans), ("betas", betas)):
         bad = ~np.isfinite(arr)
         if bad.any():
-            rows = np.unique(np.nonzero(bad)[0]) if arr.ndim == 2 else np.array([], dtype=int)
-            where = f" (frames {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''})" if arr.ndim == 2 else ""
+            where = ""
+            if arr.ndim == 2:
+                rows = np.unique(np.nonzero(bad)[0])
+                where = f" (frames {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''})"
             raise UserError(f"{path}: '{name}' has {int(bad.sum())} NaN/inf values{where}")
     return AmassSequence(
         path=path,

@@ -56,7 +56,8 @@ def resolve_mapping(
 
     A named format fixes the joint order (``joint_names`` may then be empty or must equal the format's). For
     ``custom`` (or no format) the names decide: canonical names map to themselves; otherwise the known format
-    or the alias table covering most canonical joints is used.
+    containing all the names, or the alias table, whichever covers most canonical joints. Custom skeletons
+    default to z up.
     """
     fmt_name = (skeleton_format or "custom").strip().lower()
     names = tuple(joint_names or ())
@@ -78,12 +79,17 @@ def resolve_mapping(
     keys = {_key(n) for n in names}
     if len(keys) != len(names):
         raise UserError("joint_names contain duplicates")
-    candidates = [(fmt.mapping, fmt.default_up_axis) for fmt in FORMATS.values()]
-    candidates.insert(0, (alias_mapping(), "z"))
-    mapping, up = max(candidates, key=lambda c: _coverage(c[0], keys))
+    # Custom skeletons follow REP-103 (z up) unless the caller says otherwise.
+    canonical_keys = {_key(n) for n in CANONICAL_JOINTS}
+    if keys <= canonical_keys:
+        return names, {n: ({n: 1.0},) for n in CANONICAL_JOINTS}, "z"
+    # Names of a known format (possibly a subset, in any order), else the alias table.
+    candidates = [fmt.mapping for fmt in FORMATS.values() if keys <= {_key(n) for n in fmt.joint_names}]
+    candidates.append(alias_mapping())
+    mapping = max(candidates, key=lambda m: _coverage(m, keys))
     if _coverage(mapping, keys) == 0:
         raise UserError(f"no joint name matches a known skeleton (got {', '.join(names[:5])}...)")
-    return names, mapping, up
+    return names, mapping, "z"
 
 
 def _accepted_counts(fmt) -> set[int]:

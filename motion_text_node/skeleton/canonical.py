@@ -31,8 +31,8 @@ MIRROR_INDEX: tuple[int, ...] = tuple(
 CANONICAL_BONE_LENGTHS: np.ndarray = np.array(
     [
         0.0,    # pelvis (root)
-        0.11,   # left_hip     <- pelvis
-        0.11,   # right_hip    <- pelvis
+        0.108,  # left_hip     <- pelvis (normalize.GIRDLE_OFFSETS)
+        0.108,  # right_hip    <- pelvis
         0.11,   # spine1       <- pelvis
         0.38,   # left_knee    <- left_hip
         0.38,   # right_knee   <- right_hip
@@ -43,11 +43,11 @@ CANONICAL_BONE_LENGTHS: np.ndarray = np.array(
         0.14,   # left_foot    <- left_ankle
         0.14,   # right_foot   <- right_ankle
         0.21,   # neck         <- spine3
-        0.14,   # left_collar  <- spine3
-        0.14,   # right_collar <- spine3
+        0.136,  # left_collar  <- spine3 (normalize.GIRDLE_OFFSETS)
+        0.136,  # right_collar <- spine3
         0.09,   # head         <- neck
-        0.11,   # left_shoulder  <- left_collar
-        0.11,   # right_shoulder <- right_collar
+        0.101,  # left_shoulder  <- left_collar (normalize.GIRDLE_OFFSETS)
+        0.101,  # right_shoulder <- right_collar
         0.26,   # left_elbow   <- left_shoulder
         0.26,   # right_elbow  <- right_shoulder
         0.25,   # left_wrist   <- left_elbow

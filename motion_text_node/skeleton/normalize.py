@@ -11,7 +11,13 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from motion_text_node.skeleton.canonical import CANONICAL_BONE_LENGTHS, CANONICAL_PARENTS, JOINT_INDEX, NUM_JOINTS
+from motion_text_node.skeleton.canonical import (
+    CANONICAL_BONE_LENGTHS,
+    CANONICAL_JOINTS,
+    CANONICAL_PARENTS,
+    JOINT_INDEX,
+    NUM_JOINTS,
+)
 
 NORMALIZATION_VERSION = 1
 
@@ -60,14 +66,49 @@ class NormalizationConfig:
         return config
 
 
-def retarget(positions: np.ndarray, bone_lengths: np.ndarray = CANONICAL_BONE_LENGTHS) -> np.ndarray:
-    """Rescale every bone of (T, 22, 3) canonical positions to ``bone_lengths``, keeping joint directions.
+#: Rest offsets (metres, in a body frame: x forward, y to the body's left, z up) of the joints that hang
+#: rigidly off the torso, from SMPL's mean shape. Retargeting places them from these rather than from the
+#: source's directions, because sources disagree most here (CMU's shoulders are 0.24 m apart, SMPL's 0.35).
+GIRDLE_OFFSETS: dict[str, tuple[str, tuple[float, float, float]]] = {
+    "left_hip": ("pelvis", (0.0, 0.06, -0.09)),
+    "right_hip": ("pelvis", (0.0, -0.06, -0.09)),
+    "left_collar": ("spine3", (0.0, 0.08, 0.11)),
+    "right_collar": ("spine3", (0.0, -0.08, 0.11)),
+    "left_shoulder": ("left_collar", (0.0, 0.095, 0.035)),
+    "right_shoulder": ("right_collar", (0.0, -0.095, 0.035)),
+}
 
-    The root stays where it is; a zero-length bone (a joint imputed at its parent) stays zero.
+
+def _body_frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotation whose columns are forward, left, up, from rough left and up vectors (T, 3)."""
+    up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9)
+    left = left - (left * up).sum(-1, keepdims=True) * up
+    left = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
+    forward = np.cross(left, up)
+    return np.stack([forward, left, up], axis=-1)
+
+
+def retarget(positions: np.ndarray, bone_lengths: np.ndarray = CANONICAL_BONE_LENGTHS) -> np.ndarray:
+    """Give (T, 22, 3) canonical positions canonical proportions.
+
+    Spine, neck, head and limb bones keep their directions and get ``bone_lengths``; hips, collars and
+    shoulders are placed at ``GIRDLE_OFFSETS`` in the pelvis / chest frame of each frame. The root stays where
+    it is; a zero-length bone (a joint imputed at its parent) stays zero.
     """
+    p = positions
+    pelvis_frame = _body_frame(p[:, JOINT_INDEX["left_hip"]] - p[:, JOINT_INDEX["right_hip"]],
+                               p[:, JOINT_INDEX["spine1"]] - p[:, JOINT_INDEX["pelvis"]])
+    chest_frame = _body_frame(p[:, JOINT_INDEX["left_shoulder"]] - p[:, JOINT_INDEX["right_shoulder"]],
+                              p[:, JOINT_INDEX["neck"]] - p[:, JOINT_INDEX["spine3"]])
     out = positions.copy()
     for j, parent in enumerate(CANONICAL_PARENTS):
         if parent < 0:
+            continue
+        name = CANONICAL_JOINTS[j]
+        if name in GIRDLE_OFFSETS:
+            anchor, offset = GIRDLE_OFFSETS[name]
+            frame = pelvis_frame if anchor == "pelvis" else chest_frame
+            out[:, j] = out[:, JOINT_INDEX[anchor]] + frame @ np.asarray(offset, dtype=np.float32)
             continue
         bone = positions[:, j] - positions[:, parent]
         length = np.linalg.norm(bone, axis=-1, keepdims=True)
