@@ -32,8 +32,9 @@ In both modes a chunk shorter than ``min_frames`` is dropped (default 1: keep ev
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -45,6 +46,8 @@ from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.skeleton.motion import Motion
 from motion_text_node.skeleton.resample import resample_motion
+
+logger = logging.getLogger(__name__)
 
 BABEL_FPS = 30.0
 CHUNK_FRAMES = 150
@@ -361,7 +364,10 @@ def join_amass(sequences: Iterable[BabelSequence], amass_root: str | Path) -> Am
 
 
 def _frame_span(label: BabelLabel, fps: float, num_frames: int) -> tuple[int, int]:
-    return min(int(fps * label.start_t), num_frames), min(int(fps * label.end_t), num_frames)
+    def frame(t: float) -> int:
+        return min(max(int(fps * t), 0), num_frames)
+
+    return frame(label.start_t), frame(label.end_t)
 
 
 def _segments_in(labels: list[BabelLabel], start: int, stop: int, fps: float, label: str,
@@ -456,6 +462,51 @@ def babel_chunks(
     return chunks
 
 
+def _iter_clips(
+    join: AmassJoin,
+    unreadable: list[tuple[Path, str]],
+    body_model_dir: str | Path | None,
+    label_map: Mapping[str, int] | None,
+    mode: str,
+    load_motion: Callable[[Path], Motion] | None,
+    fps: float,
+    chunk_frames: int,
+    min_frames: int,
+    min_coverage: float,
+    gender_override: str | None,
+    device: str,
+) -> Iterator[tuple[Clip, BabelSequence]]:
+    """(clip, its sequence) for every chunk of the joined sequences; unreadable AMASS files go to ``unreadable``."""
+    from motion_text_node.data import amass
+
+    if load_motion is None and body_model_dir is None:
+        raise UserError("BABEL clips need AMASS joints: give the SMPL+H body model folder (or a motion loader)")
+    for seq, path in join.found:
+        if load_motion is not None:
+            motion = load_motion(path)
+        else:
+            try:
+                params = amass.read_amass_npz(path, gender_override)
+            except UserError as exc:  # one bad file must not stop a dataset build; body-model errors still do
+                unreadable.append((path, str(exc)))
+                continue
+            joints = amass.smplh_joints(params, body_model_dir, gender_override, device)
+            motion = Motion(joints[:, : len(CANONICAL_JOINTS)], CANONICAL_JOINTS, params.fps)
+        motion = resample_motion(motion, fps)
+        for chunk in babel_chunks(seq, label_map, motion.num_frames, mode, fps, chunk_frames, min_frames,
+                                  min_coverage):
+            clip = Clip(
+                clip_id=chunk.clip_id,
+                motion=motion.slice(chunk.start, chunk.stop),
+                texts=chunk.texts,
+                label=chunk.label,
+                subject=seq.subject,
+                source=str(path),
+                segments=chunk.segments,
+            )
+            yield clip, seq
+
+
 def babel_clips(
     sequences: Iterable[BabelSequence],
     amass_root: str | Path,
@@ -477,33 +528,81 @@ def babel_clips(
     AMASS files that are missing or unreadable are counted in the result, not raised. Motions come from
     ``load_motion(path)`` when given (e.g. a cache), else from the SMPL+H models in ``body_model_dir``.
     """
-    from motion_text_node.data import amass
-
-    if load_motion is None and body_model_dir is None:
-        raise UserError("BABEL clips need AMASS joints: give the SMPL+H body model folder (or a motion loader)")
     join = join_amass(sequences, amass_root)
     result = BabelClips([], join)
-    for seq, path in join.found:
-        if load_motion is not None:
-            motion = load_motion(path)
-        else:
-            try:
-                params = amass.read_amass_npz(path, gender_override)
-            except UserError as exc:  # one bad file must not stop a dataset build
-                result.unreadable.append((path, str(exc)))
-                continue
-            joints = amass.smplh_joints(params, body_model_dir, gender_override, device)
-            motion = Motion(joints[:, : len(CANONICAL_JOINTS)], CANONICAL_JOINTS, params.fps)
-        motion = resample_motion(motion, fps)
-        for chunk in babel_chunks(seq, label_map, motion.num_frames, mode, fps, chunk_frames, min_frames,
-                                  min_coverage):
-            result.clips.append(Clip(
-                clip_id=chunk.clip_id,
-                motion=motion.slice(chunk.start, chunk.stop),
-                texts=chunk.texts,
-                label=chunk.label,
-                subject=seq.subject,
-                source=str(path),
-                segments=chunk.segments,
-            ))
+    for clip, _ in _iter_clips(join, result.unreadable, body_model_dir, label_map, mode, load_motion, fps,
+                               chunk_frames, min_frames, min_coverage, gender_override, device):
+        result.clips.append(clip)
     return result
+
+
+#: ``subset`` names of ``iter_babel_clips`` -> number of classes (None: every category, no label map needed).
+SUBSETS: dict[str, int | None] = {"babel60": 60, "babel120": 120, "all": None}
+LABEL_MAP_NAME = "action_label_2_idx.json"
+
+
+def iter_babel_clips(
+    amass_root: str | Path | None,
+    fps: float = BABEL_FPS,
+    babel_dir: str | Path | None = None,
+    body_model_dir: str | Path | None = None,
+    subset: str = "babel60",
+    label_map: str | Path | Mapping | None = None,
+    mode: str = "segment",
+    splits: Sequence[str] = ("train", "val"),
+    device: str = "cpu",
+) -> tuple[Iterator[tuple[Clip, str]], int, dict]:
+    """(clip, split) pairs of AMASS + BABEL for the dataset cache, with a progress total and cache metadata.
+
+    The split of a clip is the BABEL file it came from (train.json -> "train", val.json -> "val"; BABEL's
+    test.json has no public labels). For "babel60"/"babel120" the label map is ``label_map`` or else
+    ``<babel_dir>/action_label_2_idx.json`` (from BABEL's repository, ``action_recognition/data/``). The total is
+    the chunk count predicted from the annotations; ``meta`` gets the unreadable-file count as the iterator runs.
+    """
+    if amass_root is None:
+        raise UserError("AMASS + BABEL needs the AMASS root folder (--path)")
+    if babel_dir is None:
+        raise UserError("AMASS + BABEL needs the BABEL annotation folder with train.json / val.json (--babel-dir)")
+    if body_model_dir is None:
+        raise UserError("AMASS + BABEL needs the SMPL+H body models, <dir>/{male,female,neutral}/model.npz "
+                        "(--body-model-dir)")
+    if not Path(body_model_dir).expanduser().exists():
+        raise UserError(f"SMPL+H body models not found: {body_model_dir} "
+                        "(expected <dir>/{male,female,neutral}/model.npz)")
+    if subset not in SUBSETS:
+        raise UserError(f"unknown BABEL subset {subset!r}: expected one of {', '.join(SUBSETS)}")
+    for split in splits:
+        if split not in SPLITS:
+            raise UserError(f"unknown BABEL split {split!r}: expected one of {', '.join(SPLITS)}")
+    num_classes = SUBSETS[subset]
+    mapping = None
+    if num_classes is not None:
+        if label_map is None:
+            label_map = Path(babel_dir).expanduser() / LABEL_MAP_NAME
+            if not label_map.is_file():
+                raise UserError(f"{subset} needs BABEL's {LABEL_MAP_NAME} (action_recognition/data/ in BABEL's "
+                                f"repository): put it in {babel_dir} or pass it with --label-map")
+        mapping = read_action_label_map(label_map, num_classes)
+    join = join_amass(load_babel(babel_dir, splits), amass_root)
+    if join.missing:
+        logger.warning(join.report())
+    total = sum(len(babel_chunks(seq, mapping, mode=mode, fps=fps)) for seq, _ in join.found)
+    meta: dict = {
+        "source": "amass-babel", "amass_root": str(join.root), "babel_dir": str(babel_dir), "subset": subset,
+        "chunking": mode, "classes": sorted(mapping, key=mapping.__getitem__) if mapping else None,
+        "sequences": len(join.found), "missing_amass": len(join.missing),
+        "missing_examples": [s.feat_p for s in join.missing[:10]], "unreadable_amass": 0,
+    }
+
+    def items() -> Iterator[tuple[Clip, str]]:
+        unreadable: list[tuple[Path, str]] = []
+        for clip, seq in _iter_clips(join, unreadable, body_model_dir, mapping, mode, None, fps, CHUNK_FRAMES, 1,
+                                     0.5, None, device):
+            meta["unreadable_amass"] = len(unreadable)
+            yield clip, seq.split
+        meta["unreadable_amass"] = len(unreadable)
+        meta["unreadable_examples"] = [f"{p}: {msg}" for p, msg in unreadable[:10]]
+        if unreadable:
+            logger.warning("%d AMASS files unreadable (e.g. %s)", len(unreadable), unreadable[0][1])
+
+    return items(), total, meta

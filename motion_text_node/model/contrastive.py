@@ -1,0 +1,97 @@
+"""The motion-text model: a motion encoder and a projected text encoder sharing one embedding space."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from motion_text_node.skeleton.normalize import NormalizationConfig
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of the contrastive model (stored in checkpoints; unknown keys are an error)."""
+
+    encoder: str = "transformer"  # "transformer" or "stgcn"
+    embed_dim: int = 256
+    d_model: int = 256
+    layers: int = 4
+    heads: int = 4
+    ff: int = 1024
+    dropout: float = 0.1
+    gcn_channels: tuple[int, ...] = (64, 64, 128, 128, 256)
+    text_model: str = ""  # path of a local Hugging Face model; "" = packaged all-MiniLM-L6-v2
+    text_dim: int = 384
+    text_trainable_layers: int = 0
+    temperature: float = 0.07
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        """Build from a dict, refusing unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model keys: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        data = dict(data)
+        if "gcn_channels" in data:
+            data["gcn_channels"] = tuple(data["gcn_channels"])
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        """Plain dict (YAML/JSON friendly)."""
+        d = asdict(self)
+        d["gcn_channels"] = list(self.gcn_channels)
+        return d
+
+
+class TextProjection(nn.Module):
+    """Sentence embedding (text_dim) -> shared space (embed_dim), unit norm."""
+
+    def __init__(self, text_dim: int, embed_dim: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(text_dim, text_dim), nn.GELU(), nn.Linear(text_dim, embed_dim))
+
+    def forward(self, sentence: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.net(sentence), dim=-1)
+
+
+def build_motion_encoder(config: ModelConfig, norm: NormalizationConfig) -> nn.Module:
+    """The motion encoder named by ``config.encoder``."""
+    if config.encoder == "transformer":
+        from motion_text_node.model.motion_transformer import MotionTransformer
+
+        return MotionTransformer(norm.feature_dim, config.d_model, config.layers, config.heads, config.ff,
+                                 config.dropout, config.embed_dim)
+    if config.encoder == "stgcn":
+        from motion_text_node.model.stgcn import STGCNEncoder
+
+        return STGCNEncoder(norm, channels=config.gcn_channels, embed_dim=config.embed_dim, dropout=config.dropout)
+    raise ValueError(f"unknown encoder {config.encoder!r}; choose transformer or stgcn")
+
+
+class MotionTextModel(nn.Module):
+    """Motion encoder + text projection + learnable temperature.
+
+    The frozen text backbone is not part of this module: training feeds cached sentence embeddings
+    (``TextEncoder``), export joins backbone and projection into one graph.
+    """
+
+    def __init__(self, config: ModelConfig, norm: NormalizationConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.norm = norm
+        self.motion_encoder = build_motion_encoder(config, norm)
+        self.text_projection = TextProjection(config.text_dim, config.embed_dim)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.temperature)))
+
+    def encode_motion(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, F), (B, T) -> (B, embed_dim)."""
+        return self.motion_encoder(x, mask)
+
+    def encode_text(self, sentence: torch.Tensor) -> torch.Tensor:
+        """(B, text_dim) sentence embeddings -> (B, embed_dim)."""
+        return self.text_projection(sentence)

@@ -1,0 +1,1 @@
+"""Training, evaluation and metrics of the motion-text model (torch)."""

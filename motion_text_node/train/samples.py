@@ -1,0 +1,188 @@
+"""Training and evaluation windows: crops of canonical clips with their texts, augmented, normalized.
+
+Everything here is numpy; the trainer turns batches into tensors.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from motion_text_node.data.clip import Clip
+from motion_text_node.data.labels import PROMPT_TEMPLATES
+from motion_text_node.skeleton.adapt import fill_unknown_frames, impute_missing
+from motion_text_node.skeleton.canonical import JOINT_INDEX
+from motion_text_node.skeleton.mirror import mirror_positions, mirror_text
+from motion_text_node.skeleton.normalize import NormalizationConfig, normalize_window
+from motion_text_node.skeleton.resample import pad_window, resample_times, window_starts
+from motion_text_node.train.config import AugmentConfig
+
+#: Label synonyms swapped into training texts (word -> alternatives), for vocabulary beyond the data's.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "walk": ("stroll", "walking", "step forward"),
+    "run": ("jog", "running", "sprint"),
+    "jump": ("hop", "leap", "jumping"),
+    "climb": ("climbing", "clamber"),
+    "dance": ("dancing", "dance moves"),
+    "kick": ("kicking", "boot"),
+    "punch": ("hit", "jab"),
+    "drink": ("sip", "drinking"),
+    "laugh": ("laughing", "chuckle"),
+    "wave": ("waving", "wave hello"),
+    "sit": ("sitting", "take a seat"),
+    "wash": ("clean", "washing"),
+    "dribble": ("bounce the ball", "dribbling"),
+}
+_SYN_RE = re.compile(r"\b(" + "|".join(SYNONYMS) + r")\b")
+
+#: Joint groups dropped together by the joint-dropout augmentation (what partial sensors typically miss).
+DROPOUT_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("spine1", "spine2", "spine3"),
+    ("left_collar", "right_collar"),
+    ("left_foot", "right_foot"),
+    ("spine1", "spine2", "spine3", "left_collar", "right_collar", "left_foot", "right_foot"),
+    ("left_wrist",), ("right_wrist",), ("left_ankle", "left_foot"), ("right_ankle", "right_foot"), ("head",),
+)
+
+
+@dataclass
+class Window:
+    """One model input: features (T, F), frame mask (T,), its text, and where it came from."""
+
+    features: np.ndarray
+    mask: np.ndarray
+    text: str
+    clip_id: str
+    start: int
+
+
+def paraphrase(text: str, rng: random.Random) -> str:
+    """A random prompt template around ``text``, sometimes with a synonym swapped in."""
+    if rng.random() < 0.3:
+        text = _SYN_RE.sub(lambda m: rng.choice(SYNONYMS[m.group(1)]), text, count=1)
+    return rng.choice(PROMPT_TEMPLATES).format(text)
+
+
+def text_variants(text: str) -> list[str]:
+    """Every text ``paraphrase`` can produce from ``text`` (for pre-computing frozen embeddings)."""
+    bases = {text}
+    for m in _SYN_RE.finditer(text):
+        for alt in SYNONYMS[m.group(1)]:
+            bases.add(text[: m.start()] + alt + text[m.end():])
+    return sorted({t.format(b) for b in bases for t in PROMPT_TEMPLATES})
+
+
+def drop_joints(positions: np.ndarray, valid: np.ndarray, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
+    """Mark a random joint group missing and re-impute it, as a partial sensor would deliver it."""
+    group = rng.choice(DROPOUT_GROUPS)
+    pos, ok = positions.copy(), valid.copy()
+    ok[:, [JOINT_INDEX[n] for n in group]] = False
+    known = impute_missing(pos, ok)
+    fill_unknown_frames(pos, known)
+    return pos, ok
+
+
+class WindowSampler:
+    """Draws augmented training windows (with their texts) from clips."""
+
+    def __init__(self, clips: list[Clip], norm: NormalizationConfig, augment: AugmentConfig, seed: int = 0) -> None:
+        if not clips:
+            raise ValueError("no training clips")
+        self.clips = clips
+        self.norm = norm
+        self.aug = augment
+        self.rng = random.Random(seed)
+        groups: dict[str, list[int]] = {}
+        for i, c in enumerate(clips):
+            groups.setdefault(c.text.lower(), []).append(i)
+        self.groups = list(groups.values())
+        weights = np.array([len(g) ** 0.5 if augment.balanced else len(g) for g in self.groups], dtype=np.float64)
+        self.group_p = weights / weights.sum()
+
+    def training_texts(self) -> list[str]:
+        """Every text a training window can carry (for pre-computing frozen text embeddings)."""
+        bases = set()
+        for c in self.clips:
+            for t in [*c.texts, *(s.text for s in c.segments if s.text)]:
+                bases.update({t, mirror_text(t)} if self.aug.mirror > 0 else {t})
+        if not self.aug.paraphrase:
+            return sorted(bases)
+        return sorted({v for b in bases for v in text_variants(b)})
+
+    def sample(self) -> Window:
+        """One random window."""
+        rng, aug, norm = self.rng, self.aug, self.norm
+        group = self.groups[int(np.searchsorted(np.cumsum(self.group_p), rng.random() * 0.999999))]
+        clip = self.clips[rng.choice(group)]
+        m = clip.motion
+        speed = rng.uniform(*aug.speed) if aug.speed[1] > aug.speed[0] else 1.0
+        span = int(round(norm.window_frames * speed))  # source frames covering one window after re-timing
+        start = rng.randint(0, max(m.num_frames - span, 0))
+        stop = min(start + span, m.num_frames)
+        pos, valid = m.positions[start:stop], m.validity()[start:stop]
+        if abs(speed - 1.0) > 1e-3 and len(pos) > 1:
+            times = np.arange(len(pos)) / (m.fps * speed)
+            pos, valid, _ = resample_times(pos, times, norm.fps, valid=valid)
+        text = self._text_for(clip, start / m.fps, stop / m.fps)
+        if aug.joint_dropout > 0 and rng.random() < aug.joint_dropout:
+            pos, valid = drop_joints(pos, valid, rng)
+        if aug.scale[1] > aug.scale[0]:
+            pos = pos * np.float32(rng.uniform(*aug.scale))
+        if aug.mirror > 0 and rng.random() < aug.mirror:
+            pos, valid = mirror_positions(pos), valid[:, _mirror_index()]
+            text = mirror_text(text)
+        if aug.paraphrase:
+            text = paraphrase(text, rng)
+        feats = normalize_window(pos[: norm.window_frames], valid[: norm.window_frames], norm)
+        x, mask = pad_window(feats, norm.window_frames)
+        return Window(x, mask, text, clip.clip_id, start)
+
+    def _text_for(self, clip: Clip, t0: float, t1: float) -> str:
+        captions = [s for s in clip.segments if s.text and _overlap(s.start, s.end, t0, t1) >= 0.5 * (t1 - t0)]
+        if captions and self.rng.random() < self.aug.captions:
+            return self.rng.choice(captions).text
+        return clip.text
+
+    def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(B, T, F) features, (B, T) mask, B texts."""
+        ws = [self.sample() for _ in range(size)]
+        return np.stack([w.features for w in ws]), np.stack([w.mask for w in ws]), [w.text for w in ws]
+
+
+def _mirror_index() -> list[int]:
+    from motion_text_node.skeleton.canonical import MIRROR_INDEX
+
+    return list(MIRROR_INDEX)
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def clip_windows(clip: Clip, norm: NormalizationConfig, stride: int | None = None,
+                 mirror: bool = False) -> list[Window]:
+    """Deterministic windows over a whole clip (stride defaults to half a window), for evaluation."""
+    m = clip.motion
+    stride = stride or max(norm.window_frames // 2, 1)
+    pos, valid = m.positions, m.validity()
+    text = clip.text
+    if mirror:
+        pos, valid, text = mirror_positions(pos), valid[:, _mirror_index()], mirror_text(text)
+    out = []
+    for s in window_starts(m.num_frames, norm.window_frames, stride):
+        feats = normalize_window(pos[s:s + norm.window_frames], valid[s:s + norm.window_frames], norm)
+        x, mask = pad_window(feats, norm.window_frames)
+        out.append(Window(x, mask, text, clip.clip_id, s))
+    return out
+
+
+def center_window(clip: Clip, norm: NormalizationConfig) -> Window:
+    """The window in the middle of a clip (one sample per clip for retrieval evaluation)."""
+    m = clip.motion
+    s = max((m.num_frames - norm.window_frames) // 2, 0)
+    feats = normalize_window(m.positions[s:s + norm.window_frames], m.validity()[s:s + norm.window_frames], norm)
+    x, mask = pad_window(feats, norm.window_frames)
+    return Window(x, mask, clip.text, clip.clip_id, s)

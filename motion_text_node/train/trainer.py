@@ -1,0 +1,360 @@
+"""The training loop: contrastive motion-text model (or the GCN classifier baseline), CPU, CUDA or torchrun DDP.
+
+Read top to bottom: set-up (data, text embeddings, model), then epochs of steps, validation, checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from motion_text_node.data.cache import DatasetCache
+from motion_text_node.data.clip import Clip
+from motion_text_node.data.labels import cmu_action_classes, cmu_action_label
+from motion_text_node.errors import UserError
+from motion_text_node.model.losses import contrastive_loss
+from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
+from motion_text_node.paths import REPO_ROOT, cache_dir
+from motion_text_node.train.checkpoint import build_model, read_checkpoint, save_checkpoint
+from motion_text_node.train.config import TrainConfig, save_config
+from motion_text_node.train.metrics import retrieval_protocols
+from motion_text_node.train.samples import WindowSampler, clip_windows
+
+
+@dataclass
+class Dist:
+    """Where this process sits in a torchrun job (world of 1 without torchrun)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed() -> Dist:
+    """Join the torchrun process group when launched by torchrun (RANK/WORLD_SIZE set)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    torch.distributed.init_process_group(backend)
+    return Dist(torch.distributed.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def pick_device(dist: Dist) -> torch.device:
+    """CUDA (this rank's GPU) when present, else CPU."""
+    if torch.cuda.is_available():
+        torch.cuda.set_device(dist.local_rank)
+        return torch.device("cuda", dist.local_rank)
+    return torch.device("cpu")
+
+
+def bf16_enabled(setting: str, device: torch.device) -> bool:
+    """Whether to autocast to bfloat16 ("auto": where the hardware has fast bf16)."""
+    if setting == "off":
+        return False
+    if setting == "on":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return "AVX512" in torch.backends.cpu.get_cpu_capability() and _cpu_has_bf16()
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        return "avx512_bf16" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def resolve_cache(config: TrainConfig) -> DatasetCache:
+    """The dataset cache of the config, built from the CMU data first when it is missing."""
+    path = Path(config.data.cache)
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    if not (path / "index.json").is_file():
+        if config.data.source != "cmu":
+            raise UserError(f"{path}: no dataset cache; build it with `motion-text data build`")
+        from motion_text_node.data.build import build_cache
+
+        build_cache("cmu", path, fps=config.norm.fps)
+    return DatasetCache(path)
+
+
+def clip_label(clip: Clip, label_set: str) -> str:
+    """The recognition class of a clip: keyword class of its description (cmu) or its own label."""
+    return cmu_action_label(clip.text) if label_set == "cmu" else clip.label
+
+
+def class_names(clips: list[Clip], label_set: str) -> list[str]:
+    """Recognition classes: the CMU keyword classes, or the sorted labels present in ``clips``."""
+    return cmu_action_classes() if label_set == "cmu" else sorted({c.label for c in clips if c.label})
+
+
+def text_embedding_store(config: TrainConfig) -> tuple[TextEncoder, TextEmbeddingCache]:
+    """The frozen text encoder and an on-disk cache of its sentence embeddings (one file per text model)."""
+    encoder = TextEncoder(config.model_config.text_model or None, config.model_config.text_trainable_layers)
+    key = hashlib.sha1(str(encoder.path.resolve()).encode()).hexdigest()[:12]
+    return encoder, TextEmbeddingCache(cache_dir() / "text_embeddings" / f"{key}.npz")
+
+
+def extra_vocabulary(config: TrainConfig) -> list[str]:
+    """Extra negative texts for motion-to-text (the CMU index vocabulary) or none."""
+    if config.augment.extra_texts == "none":
+        return []
+    if config.augment.extra_texts == "cmu_index":
+        from motion_text_node.data.cmu import read_index_texts
+
+        return read_index_texts()
+    raise UserError(f"augment.extra_texts must be cmu_index or none, got {config.augment.extra_texts!r}")
+
+
+def _lr_at(step: int, total: int, config: TrainConfig) -> float:
+    o = config.optim
+    if step < o.warmup_steps:
+        return o.lr * (step + 1) / o.warmup_steps
+    progress = (step - o.warmup_steps) / max(total - o.warmup_steps, 1)
+    return o.lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _feature_stats(sampler: WindowSampler, n: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    x, mask, _ = sampler.batch(n)
+    real = x[mask]  # (frames, F)
+    return torch.from_numpy(real.mean(0)), torch.from_numpy(real.std(0))
+
+
+@torch.no_grad()
+def embed_windows(model, windows, device, batch: int = 128) -> np.ndarray:
+    """Motion embeddings (or classifier logits) of windows, (N, D) float32."""
+    model.eval()
+    out = []
+    for i in range(0, len(windows), batch):
+        ws = windows[i:i + batch]
+        x = torch.from_numpy(np.stack([w.features for w in ws])).to(device)
+        m = torch.from_numpy(np.stack([w.mask for w in ws])).to(device)
+        enc = model.encode_motion(x, m) if hasattr(model, "encode_motion") else model(x, m)
+        out.append(enc.float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+class Trainer:
+    """One training run in ``out_dir``: ``Trainer(config, out_dir).run()``."""
+
+    def __init__(self, config: TrainConfig, out_dir: Path, resume: bool = False, progress: bool = True) -> None:
+        self.config, self.out = config, Path(out_dir)
+        self.dist = init_distributed()
+        self.device = pick_device(self.dist)
+        self.progress = progress and self.dist.main
+        self.resume = resume
+        if config.optim.threads > 0:
+            torch.set_num_threads(config.optim.threads)
+        seed = config.seed + self.dist.rank
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+
+        cache = resolve_cache(config)
+        self.train_clips = cache.clips(config.data.train_split)
+        self.val_clips = cache.clips(config.data.val_split)
+        if not self.train_clips:
+            raise UserError(f"no clips in split {config.data.train_split!r} of {cache.root}")
+        self.task = config.optim.task
+        if self.task not in ("contrastive", "classifier"):
+            raise UserError(f"optim.task must be contrastive or classifier, got {self.task!r}")
+        self.classes: list[str] = []
+        if self.task == "classifier":
+            self.classes = class_names(self.train_clips, config.data.label_set)
+            keep = [c for c in self.train_clips if clip_label(c, config.data.label_set) in self.classes]
+            self.train_clips = keep
+            for c in self.train_clips:  # the sampler's text is the class label
+                c.texts = [clip_label(c, config.data.label_set)]
+        aug = config.augment
+        if self.task == "classifier":  # labels, not sentences: no paraphrases or word swaps
+            from dataclasses import replace
+
+            aug = replace(aug, paraphrase=False, captions=0.0)
+        self.sampler = WindowSampler(self.train_clips, config.norm, aug, seed=seed)
+        self.model = build_model(config, len(self.classes)).to(self.device)
+        self.bf16 = bf16_enabled(config.optim.bf16, self.device)
+
+        if self.task == "contrastive":
+            self.text_encoder, self.text_cache = text_embedding_store(config)
+            self.frozen_text = config.model_config.text_trainable_layers == 0
+            self.vocab = extra_vocabulary(config)
+            texts = self.sampler.training_texts() + [c.text for c in self.val_clips] + self.vocab
+            if self.dist.main:
+                print(f"embedding {len(set(texts))} texts with the frozen text encoder (cached)", flush=True)
+            self.text_cache.get(texts, self.text_encoder)
+            self.vocab_vecs = self.text_cache.get(self.vocab, self.text_encoder) if self.vocab else None
+            if self.frozen_text:
+                self.text_encoder = None  # the cache is all we need
+            else:
+                self.text_encoder.to(self.device)
+            if config.model_config.encoder == "transformer":
+                mean, std = _feature_stats(self.sampler)
+                self.model.motion_encoder.set_feature_stats(mean.to(self.device), std.to(self.device))
+
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self.task == "contrastive" and not self.frozen_text:
+            params += [p for p in self.text_encoder.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(params, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+        self.ddp_model = self.model
+        if self.dist.world > 1:
+            self.ddp_model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.dist.local_rank] if self.device.type == "cuda" else None)
+        self.steps_per_epoch = max(config.optim.samples_per_epoch // (config.optim.batch_size * self.dist.world), 1)
+        self.total_steps = self.steps_per_epoch * config.optim.epochs
+        self.epoch, self.step, self.best = 0, 0, -float("inf")
+        self.history: list[dict] = []
+
+    # --- one step -------------------------------------------------------------------------------------------
+    def _text_vectors(self, texts: list[str]) -> torch.Tensor:
+        if self.frozen_text:
+            return torch.from_numpy(self.text_cache.get(texts, None)).to(self.device)
+        tok = self.text_encoder.tokenize(texts)
+        return self.text_encoder(tok["input_ids"].to(self.device), tok["attention_mask"].to(self.device))
+
+    def _loss(self, x: torch.Tensor, mask: torch.Tensor, texts: list[str]) -> torch.Tensor:
+        if self.task == "classifier":
+            target = torch.tensor([self.classes.index(t) for t in texts], device=self.device)
+            return F.cross_entropy(self.ddp_model(x, mask), target)
+        sent = self._text_vectors(texts)  # (B, text_dim)
+        with torch.no_grad():
+            raw = F.normalize(sent.float(), dim=-1)
+            same = torch.tensor([[a == b for b in texts] for a in texts], device=self.device)
+            positives = same | (raw @ raw.t() >= self.config.optim.near_duplicate_threshold)
+        extra = None
+        if self.vocab_vecs is not None and self.config.augment.extra_text_count > 0:
+            idx = np.random.choice(len(self.vocab_vecs), min(self.config.augment.extra_text_count,
+                                                             len(self.vocab_vecs)), replace=False)
+            ev = torch.from_numpy(self.vocab_vecs[idx]).to(self.device)
+            # A vocabulary text that (nearly) says what a batch text says is no negative.
+            keep = (ev @ raw.t()).max(dim=1).values < self.config.optim.near_duplicate_threshold
+            extra = ev[keep]
+        model = self.ddp_model.module if self.dist.world > 1 else self.ddp_model
+        motion = self.ddp_model.module.encode_motion(x, mask) if self.dist.world > 1 else model.encode_motion(x, mask)
+        t = model.encode_text(sent)
+        e = model.encode_text(extra) if extra is not None and len(extra) else None
+        return contrastive_loss(motion, t, model.logit_scale, positives, e)
+
+    def train_step(self) -> float:
+        """One optimization step on a fresh batch; returns the loss."""
+        self.ddp_model.train()
+        for g in self.opt.param_groups:
+            g["lr"] = _lr_at(self.step, self.total_steps, self.config)
+        xb, mb, texts = self.sampler.batch(self.config.optim.batch_size)
+        x, mask = torch.from_numpy(xb).to(self.device), torch.from_numpy(mb).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            loss = self._loss(x, mask, texts)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    # --- validation ------------------------------------------------------------------------------------------
+    def validate(self) -> dict:
+        """Retrieval (contrastive) or accuracy (classifier) on the validation split; {} without val clips."""
+        clips = self.val_clips
+        if self.task == "classifier":
+            clips = [c for c in clips if clip_label(c, self.config.data.label_set) in self.classes]
+        if not clips:
+            return {}
+        windows = [w for c in clips for w in clip_windows(c, self.config.norm, stride=self.config.norm.window_frames)]
+        emb = embed_windows(self.model, windows, self.device)
+        if self.task == "classifier":
+            truth = np.array([self.classes.index(clip_label(next(c for c in clips if c.clip_id == w.clip_id),
+                                                            self.config.data.label_set)) for w in windows])
+            return {"val_acc": float((emb.argmax(1) == truth).mean() * 100)}
+        texts = [w.text for w in windows]
+        sent = torch.from_numpy(self.text_cache.get(texts, self.text_encoder)).to(self.device)
+        with torch.no_grad():
+            temb = self.model.encode_text(sent).float().cpu().numpy()
+        res = retrieval_protocols(emb, temb, texts, text_emb_for_dups=sent.cpu().numpy(),
+                                  threshold=self.config.optim.near_duplicate_threshold)["all"]
+        keys = ("t2m_R@1", "t2m_R@5", "m2t_R@1", "m2t_R@5")
+        return {f"val_{k}": float(res[k]) for k in keys}
+
+    @staticmethod
+    def score(val: dict, loss: float) -> float:
+        """Model selection: mean validation R@1/R@5 (or accuracy); minus the loss without validation."""
+        return float(np.mean(list(val.values()))) if val else -loss
+
+    # --- the run -------------------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"optimizer": self.opt.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
+                "history": self.history, "classes": self.classes, "task": self.task}
+
+    def _restore(self) -> None:
+        ckpt = read_checkpoint(self.out / "last.pt")
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.epoch, self.step, self.best, self.history = ckpt["epoch"], ckpt["step"], ckpt["best"], ckpt["history"]
+
+    def run(self) -> dict:
+        """Train for the configured epochs (continuing from ``last.pt`` with resume); returns the last log row."""
+        if self.dist.main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            save_config(self.config, self.out / "config.yaml")
+        if self.resume and (self.out / "last.pt").is_file():
+            self._restore()
+        elif self.resume:
+            raise UserError(f"{self.out}: nothing to resume (no last.pt)")
+        row: dict = {}
+        while self.epoch < self.config.optim.epochs:
+            t0, losses = time.time(), []
+            bar = tqdm(range(self.steps_per_epoch), desc=f"epoch {self.epoch + 1}/{self.config.optim.epochs}",
+                       disable=not self.progress, leave=False)
+            for _ in bar:
+                losses.append(self.train_step())
+                rate = len(losses) * self.config.optim.batch_size * self.dist.world / (time.time() - t0)
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", samples_s=f"{rate:.0f}")
+            self.epoch += 1
+            row = {"epoch": self.epoch, "step": self.step, "train_loss": float(np.mean(losses)),
+                   "lr": self.opt.param_groups[0]["lr"], "samples_per_s": rate,
+                   "seconds": time.time() - t0}
+            if self.dist.main and (self.epoch % self.config.optim.val_every == 0
+                                   or self.epoch == self.config.optim.epochs):
+                row.update(self.validate())
+            if self.dist.main:
+                self.history.append(row)
+                score = self.score({k: v for k, v in row.items() if k.startswith("val_")}, row["train_loss"])
+                if score > self.best:
+                    self.best = score
+                    save_checkpoint(self.out / "best.pt", self.model, self.config, **self._state())
+                save_checkpoint(self.out / "last.pt", self.model, self.config, **self._state())
+                self._write_log()
+                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+                      flush=True)
+        if self.dist.world > 1:
+            torch.distributed.destroy_process_group()
+        return row
+
+    def _write_log(self) -> None:
+        keys = sorted({k for r in self.history for k in r}, key=lambda k: (k != "epoch", k))
+        with (self.out / "log.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(self.history)
+        try:
+            from motion_text_node.viz.plots import plot_training_curves
+
+            plot_training_curves(self.out / "log.csv", self.out / "training_curves.png")
+        except ImportError:
+            pass
