@@ -32,9 +32,9 @@ def _run_doctor(args: argparse.Namespace) -> int:
 
 
 def _registrars() -> list[Registrar]:
-    from motion_text_node.commands import data
+    from motion_text_node.commands import data, train
 
-    return [_register_doctor, data.register]
+    return [_register_doctor, data.register, train.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

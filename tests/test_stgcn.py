@@ -224,15 +224,15 @@ def test_feature_stats_standardize_inputs() -> None:
 # --- classifier --------------------------------------------------------------------------------------------------
 
 def test_classifier_learns_left_versus_right_arm() -> None:
-    x, mask, labels = _arm_dataset(8, 24, seed=8)
+    x, mask, labels = _arm_dataset(6, 16, seed=8)  # variable lengths, padded: masks in training too
     torch.manual_seed(8)
-    model = GCNClassifier(CONFIG, num_classes=2, channels=(16, 16, 32), dropout=0.0)
+    model = GCNClassifier(CONFIG, num_classes=2, channels=(16, 16), dropout=0.0)
     real = x[mask]  # (frames, F)
     model.set_feature_stats(real.mean(0), real.std(0))
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     model.train()
-    for _ in range(40):
+    for _ in range(20):
         opt.zero_grad()
         loss = model.loss(x, mask, labels)
         loss.backward()
@@ -241,7 +241,7 @@ def test_classifier_learns_left_versus_right_arm() -> None:
     assert losses[-1] < 0.5 * losses[0]
     scores = predict_scores(model, x.numpy(), mask.numpy(), batch_size=5)
     assert model.training  # restored
-    assert scores.shape == (16, 2) and scores.dtype == np.float32
+    assert scores.shape == (12, 2) and scores.dtype == np.float32
     np.testing.assert_allclose(scores.sum(1), 1.0, atol=1e-5)
     assert (scores.argmax(1) == labels.numpy()).all()
 

@@ -122,16 +122,20 @@ def _rank_stats(sims: np.ndarray, positive: np.ndarray | None, ks: tuple[int, ..
         stop = min(start + _CHUNK, q)
         s = np.asarray(sims[start:stop], dtype=np.float64)
         rows = np.arange(stop - start)
-        if positive is None:
-            pos = np.zeros(s.shape, dtype=bool)
+        if positive is None:  # the diagonal only: fast path
+            pos = None
+            best = s[rows, start + rows][:, None]
         else:
             pos = np.array(positive[start:stop], dtype=bool, copy=True)
-        pos[rows, start + rows] = True
-        best = np.where(pos, s, -np.inf).max(axis=1)[:, None]
-        near = np.abs(s - best) <= tie_tol
-        greater = (~pos & ~near & (s > best)).sum(axis=1)
-        tied_neg = (~pos & near).sum(axis=1)
-        tied_pos = (pos & near).sum(axis=1)  # >= 1: the best positive itself
+            pos[rows, start + rows] = True
+            best = np.where(pos, s, -np.inf).max(axis=1)[:, None]
+        # no positive exceeds best, so everything above best + tol is a better negative
+        greater = (s > best + tie_tol).sum(axis=1)
+        near = s >= best - tie_tol
+        near &= s <= best + tie_tol
+        # tied positives, >= 1: the best positive itself
+        tied_pos = np.ones(len(rows), dtype=np.int64) if pos is None else (pos & near).sum(axis=1)
+        tied_neg = near.sum(axis=1) - tied_pos
         # Expected number of tied negatives placed before the first of the tied positives: t / (p + 1).
         ranks[start:stop] = 1.0 + greater + tied_neg / (tied_pos + 1.0)
         for j, k in enumerate(ks):

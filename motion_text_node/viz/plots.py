@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 UNKNOWN_COLOUR = "#bdbdbd"
-MISMATCH_COLOUR = "#d62728"
-MATCH_COLOUR = "#2ca02c"
+MISMATCH_COLOUR = "#000000"
+MATCH_COLOUR = "#d9d9d9"
 DPI = 120
 
 _X_COLUMNS = ("epoch", "step")
@@ -58,9 +58,17 @@ def _colours(n: int) -> list[Any]:
         cmap = colormaps["tab20"]
         return [cmap(i) for i in range(n)]
     cmap = colormaps["hsv"]
-    # interleave hues so that neighbouring labels (often similar) do not get neighbouring colours
-    order = [(i * 7) % n for i in range(n)] if math.gcd(7, n) == 1 else list(range(n))
-    return [cmap(0.92 * order[i] / max(n - 1, 1)) for i in range(n)]
+    # step round the hue circle by ~the golden fraction so that consecutive labels get distant hues;
+    # every third colour is darkened to separate neighbouring hues further
+    step = max(1, round(0.382 * n))
+    while math.gcd(step, n) != 1:
+        step += 1
+    out = []
+    for i in range(n):
+        r, g, b, a = cmap(((i * step) % n) / n)
+        f = 0.62 if i % 3 == 2 else 1.0
+        out.append((r * f, g * f, b * f, a))
+    return out
 
 
 def _short(text: str, width: int) -> str:
@@ -98,6 +106,8 @@ def plot_training_curves(source: str | Path | Sequence[Mapping[str, Any]], out_p
                          metrics: Sequence[str] | None = None, x: str | None = None,
                          title: str | None = None) -> Path:
     """Loss, retrieval/accuracy, rank and learning-rate curves over training, one panel per kind.
+
+    Legend entries carry each curve's best value (maximum for percentages, minimum for losses and ranks).
 
     Args:
         source: a CSV log (columns such as ``epoch, step, train_loss, val_loss, val_t2m_R@1, val_t2m_R@5,
@@ -179,11 +189,12 @@ def plot_training_curves(source: str | Path | Sequence[Mapping[str, Any]], out_p
             xs, ys = xs[idx], ys[idx]
             marker = "o" if len(xs) <= 60 else None
             style = "--" if c.startswith("train") else "-"
-            ax.plot(xs, ys, style, marker=marker, markersize=3.5, linewidth=1.5, color=cmap[j], label=c)
+            label = c
             if panel.startswith("retrieval"):
-                best = int(np.argmax(ys))
-                ax.annotate(f"{ys[best]:.1f}", (xs[best], ys[best]), textcoords="offset points", xytext=(0, 5),
-                            ha="center", fontsize=7, color=cmap[j])
+                label += f" (best {ys.max():.1f})"
+            elif panel.startswith("rank") or panel == "loss":
+                label += f" (min {ys.min():.3g})"
+            ax.plot(xs, ys, style, marker=marker, markersize=3.5, linewidth=1.5, color=cmap[j], label=label)
         if panel == "learning rate":
             lr = np.concatenate([values[c][np.isfinite(values[c])] for c in cols])
             if lr.size and np.all(lr > 0) and lr.max() / lr.min() > 20:
@@ -236,7 +247,7 @@ def plot_confusion(conf: np.ndarray, labels: Sequence[str], out_png: str | Path,
     vmax = 1.0 if normalize else max(float(cm.max()), 1.0)
     im = ax.imshow(cm, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class" if normalize else "count")
-    tick_fs = 9 if c <= 15 else (7 if c <= 30 else 6)
+    tick_fs = 9 if c <= 15 else (7 if c <= 45 else 6)
     ax.set_xticks(range(c))
     ax.set_yticks(range(c))
     ax.set_xticklabels(names, rotation=60, ha="right", rotation_mode="anchor", fontsize=tick_fs)
@@ -376,7 +387,7 @@ def plot_timeline(times: np.ndarray | Sequence[float], true_labels: Sequence[Any
 
     Sample ``i`` covers ``[times[i], times[i+1])``; the last one lasts the median sample spacing. ``None`` and
     the ``unknown`` labels (case-insensitive) are grey and count as neither right nor wrong in the agreement
-    strip (green = same label, red = different).
+    strip (light grey = same label, black = different).
 
     Args:
         times: (T,) increasing sample times in seconds.
@@ -414,7 +425,8 @@ def plot_timeline(times: np.ndarray | Sequence[float], true_labels: Sequence[Any
     colour = dict(zip(known, _colours(len(known)), strict=True))
     colour[""] = UNKNOWN_COLOUR
 
-    fig = _figure(12.0, 3.4)
+    legend_rows = math.ceil((min(len(known), max_legend) + 2) / 6)
+    fig = _figure(12.0, 2.9 + 0.25 * legend_rows)
     ax = fig.add_subplot(1, 1, 1)
     band_y = {"true": (2.1, 0.8), "predicted": (1.1, 0.8)}
     for name, labs in (("true", true_l), ("predicted", pred_l)):
@@ -452,9 +464,11 @@ def plot_timeline(times: np.ndarray | Sequence[float], true_labels: Sequence[Any
     handles = [Patch(facecolor=colour[lab], label=_short(lab, 24)) for lab in shown]
     if any(not lab for lab in true_l + pred_l):
         handles.append(Patch(facecolor=UNKNOWN_COLOUR, label="(unknown)"))
+    if "n" in agree:
+        handles.append(Patch(facecolor=MISMATCH_COLOUR, label="agree: mismatch"))
     if handles:
         ncol = min(len(handles), 6)
-        ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol,
+        ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=ncol,
                   frameon=False)
     fig.tight_layout()
     return _save(fig, out_png)

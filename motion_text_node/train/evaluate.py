@@ -1,0 +1,255 @@
+"""Evaluation of trained models: retrieval (TMR protocols), recognition (BABEL metrics), laterality, baseline.
+
+Every number in the report is computed here; ``format_report`` renders the JSON as Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from motion_text_node.data.cache import DatasetCache
+from motion_text_node.data.clip import Clip
+from motion_text_node.data.labels import prompts
+from motion_text_node.errors import UserError
+from motion_text_node.model.text_encoder import TextEncoder
+from motion_text_node.skeleton.mirror import has_side_words, mirror_text
+from motion_text_node.train.checkpoint import load_model
+from motion_text_node.train.config import TrainConfig
+from motion_text_node.train.metrics import aggregate_runs, normalize_text, recognition_metrics, retrieval_protocols
+from motion_text_node.train.samples import clip_windows
+from motion_text_node.train.trainer import class_names, clip_label, embed_windows, resolve_cache
+
+
+@dataclass
+class LoadedModel:
+    """A contrastive model with what evaluation needs to embed texts."""
+
+    model: torch.nn.Module
+    config: TrainConfig
+    text_encoder: TextEncoder
+
+    def texts(self, texts: list[str]) -> np.ndarray:
+        """Texts in the shared space, (N, D)."""
+        sent = torch.from_numpy(self.text_encoder.encode(texts))
+        with torch.no_grad():
+            return self.model.encode_text(sent).float().numpy()
+
+    def labels(self, labels: list[str]) -> np.ndarray:
+        """Label embeddings averaged over the prompt templates, renormalized, (C, D)."""
+        per = np.stack([self.texts(prompts(label)).mean(0) for label in labels])
+        return per / np.linalg.norm(per, axis=1, keepdims=True)
+
+    def clips(self, clips: list[Clip], mirror: bool = False) -> np.ndarray:
+        """One embedding per clip: the normalized mean of its half-overlapping windows, (N, D)."""
+        out = []
+        for c in clips:
+            e = embed_windows(self.model, clip_windows(c, self.config.norm, mirror=mirror), torch.device("cpu"))
+            m = e.mean(0)
+            out.append(m / np.linalg.norm(m))
+        return np.stack(out)
+
+
+def load_contrastive(path: str | Path) -> LoadedModel:
+    """A trained contrastive model with its text encoder (UserError for a classifier checkpoint)."""
+    model, config, ckpt = load_model(path)
+    if ckpt.get("task", "contrastive") != "contrastive":
+        raise UserError(f"{path}: a {ckpt.get('task')} checkpoint, not a contrastive model")
+    mc = config.model_config
+    return LoadedModel(model, config, TextEncoder(mc.text_model or None, 0))
+
+
+def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) -> dict:
+    """TMR protocols on whole clips, plus the subset whose text never occurs in training."""
+    texts = [c.text for c in test]
+    m, t = lm.clips(test), lm.texts(texts)
+    dups = lm.text_encoder.encode(texts)
+    thr = lm.config.optim.near_duplicate_threshold
+    out = {"num_clips": len(test), **retrieval_protocols(m, t, texts, text_emb_for_dups=dups, threshold=thr)}
+    unseen = [i for i, x in enumerate(texts) if normalize_text(x) not in train_texts]
+    out["unseen_texts"] = {"num_clips": len(unseen)}
+    if len(unseen) >= 2:
+        sub = retrieval_protocols(m[unseen], t[unseen], [texts[i] for i in unseen], text_emb_for_dups=dups[unseen],
+                                  threshold=thr)
+        out["unseen_texts"].update(sub["all"])
+    return out
+
+
+def recognition_windows(clips: list[Clip], config: TrainConfig, classes: list[str]):
+    """Evaluation windows of clips that have a class, with their true class index."""
+    windows, truth = [], []
+    for c in clips:
+        label = clip_label(c, config.data.label_set)
+        if label in classes:
+            ws = clip_windows(c, config.norm)
+            windows += ws
+            truth += [classes.index(label)] * len(ws)
+    return windows, np.array(truth, dtype=np.int64)
+
+
+def recognition_section(scores: np.ndarray, truth: np.ndarray, classes: list[str]) -> dict:
+    """Top-1/top-5/top-1-norm with per-class accuracy by name."""
+    r = recognition_metrics(scores, truth, len(classes))
+    return {"num_windows": int(len(truth)), "top1": r["top1"], "top5": r["top5"], "top1_norm": r["top1_norm"],
+            "per_class": {classes[int(k)]: v for k, v in r["per_class"].items()},
+            "confusion": np.asarray(r["confusion"]).tolist()}
+
+
+def laterality_section(lm: LoadedModel, clips_by_group: dict[str, list[Clip]]) -> dict:
+    """For texts naming a side: does the model pair (motion, text) and (mirrored motion, swapped text)?
+
+    A pairing counts as right when the original motion is closer to the original text than to the swapped
+    text, and the mirrored motion closer to the swapped text than to the original (two decisions per text).
+    """
+    out = {}
+    for group, clips in clips_by_group.items():
+        pairs = [(c, s.text, s) for c in clips for s in c.segments if s.text and has_side_words(s.text)]
+        pairs += [(c, t, None) for c in clips for t in c.texts if has_side_words(t)]
+        if not pairs:
+            out[group] = {"num_texts": 0}
+            continue
+        right = []
+        for clip, text, seg in pairs:
+            if seg is not None:  # the caption's own span
+                a = int(seg.start * clip.motion.fps)
+                b = max(int(seg.end * clip.motion.fps), a + 2)
+                clip = Clip(clip.clip_id, clip.motion.slice(a, min(b, clip.motion.num_frames)), [text])
+            orig, mirr = lm.clips([clip])[0], lm.clips([clip], mirror=True)[0]
+            t, ts = lm.texts([text, mirror_text(text)])
+            right += [float(orig @ t > orig @ ts), float(mirr @ ts > mirr @ t)]
+        out[group] = {"num_texts": len(pairs), "decisions": len(right), "right_pct": 100.0 * float(np.mean(right))}
+    return out
+
+
+def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None = None,
+             data: str | None = None, baseline: str | None = None) -> dict:
+    """Evaluate one or more contrastive checkpoints (seeds) and optionally a GCN baseline; write the report."""
+    models = [load_contrastive(p) for p in model_paths]
+    config = models[0].config
+    cache = DatasetCache(data) if data else resolve_cache(config)
+    test = cache.clips(split)
+    if not test:
+        raise UserError(f"no clips in split {split!r} of {cache.root}")
+    train_clips = cache.clips(config.data.train_split)
+    train_texts = {normalize_text(t) for c in train_clips for t in c.texts}
+    classes = class_names(train_clips, config.data.label_set)
+    windows, truth = recognition_windows(test, config, classes)
+
+    runs = []
+    for lm in models:
+        run = {"retrieval": retrieval_section(lm, test, train_texts)}
+        if len(truth):
+            scores = embed_windows(lm.model, windows, torch.device("cpu")) @ lm.labels(classes).T
+            run["recognition"] = recognition_section(scores, truth, classes)
+        held_out = [c for c in cache.clips() if cache.split_of(c.clip_id) != config.data.train_split]
+        run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": train_clips})
+        runs.append(run)
+
+    report = {"models": model_paths, "split": split, "data": str(cache.root), "classes": classes,
+              "runs": runs, "summary": _summary(runs)}
+    if baseline:
+        report["baseline"] = _baseline(baseline, windows, truth, classes)
+    if out_dir is not None:
+        _write(report, out_dir, models[0], test, classes)
+    return report
+
+
+def _flat(run: dict) -> dict:
+    flat = {}
+    for proto in ("all", "all_strict", "batch32"):
+        for k, v in run["retrieval"].get(proto, {}).items():
+            flat[f"retrieval.{proto}.{k}"] = v
+    for k, v in run["retrieval"]["unseen_texts"].items():
+        flat[f"retrieval.unseen.{k}"] = v
+    for k in ("top1", "top5", "top1_norm"):
+        if "recognition" in run:
+            flat[f"recognition.{k}"] = run["recognition"][k]
+    for g, v in run["laterality"].items():
+        if "right_pct" in v:
+            flat[f"laterality.{g}.right_pct"] = v["right_pct"]
+    return flat
+
+
+def _summary(runs: list[dict]) -> dict:
+    agg = aggregate_runs([_flat(r) for r in runs])
+    return {k: {"mean": float(m), "std": float(s)} for k, (m, s) in agg.items()}
+
+
+def _baseline(path: str, windows, truth, classes: list[str]) -> dict:
+    model, config, ckpt = load_model(path)
+    if ckpt.get("task") != "classifier":
+        raise UserError(f"{path}: the baseline must be a classifier checkpoint (optim.task=classifier)")
+    bclasses = ckpt["classes"]
+    logits = embed_windows(model, windows, torch.device("cpu"))
+    # Map the baseline's class order onto ours (same names; a class it never saw scores -inf).
+    scores = np.full((len(windows), len(classes)), -np.inf, dtype=np.float32)
+    for j, name in enumerate(classes):
+        if name in bclasses:
+            scores[:, j] = logits[:, bclasses.index(name)]
+    return {"model": path, **recognition_section(scores, truth, classes)}
+
+
+def _write(report: dict, out_dir: Path, lm: LoadedModel, test: list[Clip], classes: list[str]) -> None:
+    from motion_text_node.viz.plots import plot_confusion, plot_embedding_map
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
+    (out_dir / "report.md").write_text(format_report(report))
+    run = report["runs"][0]
+    if "recognition" in run:
+        plot_confusion(np.array(run["recognition"]["confusion"]), classes, out_dir / "confusion.png")
+    if "baseline" in report:
+        plot_confusion(np.array(report["baseline"]["confusion"]), classes, out_dir / "confusion_baseline.png")
+    texts = sorted({c.text for c in test})
+    plot_embedding_map(lm.clips(test), lm.texts(texts), [c.text for c in test], texts, out_dir / "embedding_map.png")
+
+
+def _fmt(summary: dict, key: str) -> str:
+    if key not in summary:
+        return "n/a"
+    s = summary[key]
+    return f"{s['mean']:.1f}" + (f" ± {s['std']:.1f}" if s["std"] > 0 else "")
+
+
+def format_report(report: dict) -> str:
+    """The report as Markdown tables (means ± std over the evaluated models)."""
+    s, n = report["summary"], len(report["runs"])
+    r0 = report["runs"][0]
+    lines = [f"# Evaluation on split `{report['split']}` ({r0['retrieval']['num_clips']} clips, {n} model(s))", ""]
+    lines += ["## Retrieval (whole clips; TMR protocols)", "",
+              "| protocol | t2m R@1 | t2m R@2 | t2m R@3 | t2m R@5 | t2m R@10 | t2m MedR | m2t R@1 | m2t R@2 | m2t R@3 "
+              "| m2t R@5 | m2t R@10 | m2t MedR |", "|" + "---|" * 13]
+    for proto, name in (("all", "all (near-duplicates correct)"), ("all_strict", "all, strict"),
+                        ("batch32", "batches of 32"), ("unseen", "texts unseen in training")):
+        pre = f"retrieval.{proto}."
+        cells = [_fmt(s, pre + f"{d}_{m}") for d in ("t2m", "m2t") for m in ("R@1", "R@2", "R@3", "R@5", "R@10",
+                                                                          "MedR")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append(f"\nTexts unseen in training: {r0['retrieval']['unseen_texts']['num_clips']} of "
+                 f"{r0['retrieval']['num_clips']} test clips.")
+    if "recognition" in r0:
+        lines += ["", f"## Action recognition ({r0['recognition']['num_windows']} windows, "
+                  f"{len(report['classes'])} classes, nearest prompt-averaged label text)", "",
+                  "| model | top-1 | top-5 | top-1-norm |", "|---|---|---|---|",
+                  f"| contrastive (this model) | {_fmt(s, 'recognition.top1')} | {_fmt(s, 'recognition.top5')} | "
+                  f"{_fmt(s, 'recognition.top1_norm')} |"]
+        if "baseline" in report:
+            b = report["baseline"]
+            lines.append(f"| supervised ST-GCN baseline | {b['top1']:.1f} | {b['top5']:.1f} | {b['top1_norm']:.1f} |")
+        lines += ["", "Per-class top-1 (contrastive): " + ", ".join(
+            f"{k} {v:.0f}" for k, v in sorted(r0["recognition"]["per_class"].items()))]
+    lines += ["", "## Laterality (original vs mirrored motion, original vs side-swapped text)", "",
+              "| clips | texts naming a side | decisions | right pairing % |", "|---|---|---|---|"]
+    for group, v in r0["laterality"].items():
+        lines.append(f"| {group.replace('_', ' ')} | {v['num_texts']} | {v.get('decisions', 0)} | "
+                     f"{_fmt(s, f'laterality.{group}.right_pct')} |")
+    return "\n".join(lines) + "\n"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
