@@ -1,0 +1,292 @@
+"""Motion clips -> a rosbag2 (MCAP or sqlite3) that replays like a live skeleton tracker, with ground truth.
+
+Topics written:
+
+* ``/skeleton`` (``motion_text_interfaces/msg/Skeleton``): one message per frame, canonical SMPL-22 joints in
+  metres, z up, ``header.stamp`` = capture time, spaced 1/fps of the clip; joints a clip marks as not
+  observed get confidence 0 (``confidences`` is empty when every joint was observed).
+* ``/ground_truth`` (``motion_text_interfaces/msg/ActionLabel``): one message per clip at its first frame,
+  ``label`` = the clip's action label, ``top_labels`` = [its description], ``window_start``/``window_end`` =
+  the stamps of its first and last frame.
+
+Several clips are concatenated into one continuous stream per track (an optional gap between clips); the
+segments are also listed in ``ground_truth.json`` next to ``metadata.yaml``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+from rosbags.rosbag2 import StoragePlugin, Writer
+
+from motion_text_node.bag.types import ACTION_LABEL_TYPE, SKELETON_TYPE, typestore
+from motion_text_node.data.clip import Clip
+from motion_text_node.errors import UserError
+
+SKELETON_TOPIC = "/skeleton"
+GROUND_TRUTH_TOPIC = "/ground_truth"
+GROUND_TRUTH_FILE = "ground_truth.json"
+#: Default stamp of the first frame (2023-11-14 22:13:20 UTC): fixed so converted bags are reproducible.
+DEFAULT_START_TIME = 1_700_000_000.0
+STORAGES = ("mcap", "sqlite3")
+#: rosbag2 metadata version written (Jazzy's rosbag2 writes and reads version 9).
+BAG_VERSION = 9
+
+_ZERO = QosTime(0, 0)
+#: The QoS recorded as "offered" for converted topics: what a live tracker would publish with.
+RELIABLE_QOS = Qos(QosHistory.KEEP_LAST, 100, QosReliability.RELIABLE, QosDurability.VOLATILE, _ZERO, _ZERO,
+                   QosLiveliness.AUTOMATIC, _ZERO, False)
+
+
+@dataclass
+class GroundTruthSegment:
+    """One clip's span in the bag's stream (times in seconds since the epoch, as in the message stamps).
+
+    ``start`` and ``end`` are the stamps of the clip's first and last frame (as ActionLabel's window).
+    """
+
+    track_id: str
+    clip_id: str
+    label: str
+    text: str
+    start: float
+    end: float
+    num_frames: int
+    fps: float
+
+
+@dataclass
+class ConvertResult:
+    """What ``convert_to_bag`` wrote."""
+
+    path: Path
+    storage: str
+    segments: list[GroundTruthSegment]
+    counts: dict[str, int] = field(default_factory=dict)
+    start_time: float = 0.0
+    end_time: float = 0.0
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last message."""
+        return self.end_time - self.start_time
+
+
+def clip_label(clip: Clip) -> str:
+    """A clip's action label: its own label, else the CMU keyword class of its description ("" when none)."""
+    from motion_text_node.data.labels import cmu_action_label
+
+    return clip.label or cmu_action_label(clip.text)
+
+
+def _is_cache(path: Path) -> bool:
+    return path.is_dir() and (path / "index.json").is_file()
+
+
+def collect_clips(inputs: Sequence[str | Path], *, split: str | None = None, ids: Sequence[str] | None = None,
+                  limit: int | None = None, up_axis: str | None = None) -> list[Clip]:
+    """The clips named by ``inputs``: .bvh / .npz files, and dataset cache folders (all clips, one split, or ids).
+
+    ``ids`` are looked up in the cache inputs, in the order given; ``limit`` keeps the first N clips overall.
+    """
+    from motion_text_node.commands.data import load_any_clip
+    from motion_text_node.data.cache import SPLITS, DatasetCache
+
+    if not inputs:
+        raise UserError("no input: give .bvh / .npz files or a dataset cache folder")
+    if split is not None and split not in SPLITS:
+        raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, got {limit}")
+    paths = [Path(p) for p in inputs]
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such file or folder")
+        if path.is_dir() and not _is_cache(path):
+            raise UserError(f"{path}: a folder that is not a dataset cache (no index.json)")
+    caches = [DatasetCache(p) for p in paths if p.is_dir()]
+    if (split is not None or ids) and not caches:
+        raise UserError("--split and --ids select clips of a dataset cache folder, and no input is one")
+    clips: list[Clip] = []
+    wanted = list(ids or [])
+    found: set[str] = set()
+    for path in paths:
+        if path.is_dir():
+            cache = next(c for c in caches if c.root == path)
+            if wanted:
+                have = set(cache.ids(split))
+                for clip_id in wanted:
+                    if clip_id in have:
+                        clips.append(cache.clip(clip_id))
+                        found.add(clip_id)
+            else:
+                clips.extend(cache._make(e) for e in cache.entries if split is None or e["split"] == split)
+        else:
+            clips.append(load_any_clip(str(path), None, up_axis))
+        if limit is not None and len(clips) >= limit:
+            break
+    if wanted and limit is None and (missing := [i for i in wanted if i not in found]):
+        where = f" of split {split!r}" if split else ""
+        raise UserError(f"no clip{where} with id {', '.join(missing[:5])} in {', '.join(str(c.root) for c in caches)}")
+    if not clips:
+        raise UserError("the selection holds no clips")
+    return clips[:limit] if limit is not None else clips
+
+
+def _ns(seconds: float) -> int:
+    return int(round(seconds * 1e9))
+
+
+def _time(store, t_ns: int):
+    return store.types["builtin_interfaces/msg/Time"](sec=t_ns // 1_000_000_000, nanosec=t_ns % 1_000_000_000)
+
+
+def _clip_messages(store, clip: Clip, start_ns: int, track_id: str, frame_id: str,
+                   order: int) -> Iterator[tuple[int, int, str, bytes]]:
+    """(timestamp ns, tie-break order, topic, CDR bytes) of one clip: its ground truth, then every frame."""
+    Skeleton = store.types[SKELETON_TYPE]
+    ActionLabel = store.types[ACTION_LABEL_TYPE]
+    Header = store.types["std_msgs/msg/Header"]
+    Point = store.types["geometry_msgs/msg/Point"]
+    motion = clip.motion
+    fps = float(motion.fps)
+    stamps = [start_ns + _ns(i / fps) for i in range(motion.num_frames)]
+    text = clip.text
+    label = ActionLabel(
+        header=Header(stamp=_time(store, stamps[0]), frame_id=frame_id), track_id=track_id, label=clip_label(clip),
+        score=1.0, top_labels=[text] if text else [],
+        top_scores=np.ones(1 if text else 0, dtype=np.float32),
+        window_start=_time(store, stamps[0]), window_end=_time(store, stamps[-1]))
+    yield stamps[0], order, GROUND_TRUTH_TOPIC, bytes(store.serialize_cdr(label, ACTION_LABEL_TYPE))
+    valid = motion.validity()
+    positions = motion.positions.astype(np.float64)
+    all_valid = bool(valid.all())
+    for i, t_ns in enumerate(stamps):
+        msg = Skeleton(
+            header=Header(stamp=_time(store, t_ns), frame_id=frame_id), track_id=track_id, skeleton_format="smpl22",
+            joint_names=[], positions=[Point(x=p[0], y=p[1], z=p[2]) for p in positions[i].tolist()],
+            confidences=np.zeros(0, np.float32) if all_valid else valid[i].astype(np.float32), up_axis="z")
+        yield t_ns, order + 1, SKELETON_TOPIC, bytes(store.serialize_cdr(msg, SKELETON_TYPE))
+
+
+def plan_tracks(clips: Sequence[Clip], *, tracks: int = 1, track_id: str | None = None,
+                start_time: float = DEFAULT_START_TIME, gap: float = 0.0,
+                track_offset: float = 0.0) -> list[tuple[Clip, GroundTruthSegment, int]]:
+    """Where each clip goes: (clip, its segment, first-frame stamp in ns), per track, in stream order.
+
+    Track k (0-based) plays the clips rotated by k (so simultaneous tracks show different clips whenever there
+    are at least as many clips as tracks) and starts ``k * track_offset`` seconds later.
+    """
+    if tracks < 1:
+        raise UserError(f"--tracks must be at least 1, got {tracks}")
+    if gap < 0 or track_offset < 0:
+        raise UserError("--gap and --track-offset must not be negative")
+    if track_id is not None and tracks > 1:
+        raise UserError("--track-id names the one track; with --tracks N the tracks are person_1..person_N")
+    if track_id is not None and not track_id.strip():
+        raise UserError("--track-id must not be empty")
+    ids = [track_id or "person_1"] if tracks == 1 else [f"person_{k + 1}" for k in range(tracks)]
+    plan = []
+    for k, tid in enumerate(ids):
+        t_ns = _ns(start_time + k * track_offset)
+        rot = k % len(clips)
+        for clip in list(clips[rot:]) + list(clips[:rot]):
+            n, fps = clip.motion.num_frames, float(clip.motion.fps)
+            last_ns = t_ns + _ns((n - 1) / fps)
+            plan.append((clip, GroundTruthSegment(tid, clip.clip_id, clip_label(clip), clip.text, t_ns / 1e9,
+                                                  last_ns / 1e9, n, fps), t_ns))
+            t_ns += _ns(n / fps) + _ns(gap)
+    return plan
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if not out.exists():
+        return
+    if not overwrite:
+        raise UserError(f"{out} exists already; choose another --out or pass --overwrite")
+    if out.is_dir() and ((out / "metadata.yaml").is_file() or not any(out.iterdir())):
+        shutil.rmtree(out)
+    else:
+        raise UserError(f"{out} exists and is not a bag folder (no metadata.yaml); not overwriting it")
+
+
+def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: str = "mcap",
+                   split: str | None = None, ids: Sequence[str] | None = None, limit: int | None = None,
+                   gap: float = 0.0, tracks: int = 1, track_id: str | None = None, track_offset: float = 0.0,
+                   start_time: float = DEFAULT_START_TIME, frame_id: str = "body", up_axis: str | None = None,
+                   overwrite: bool = False, progress: bool = True) -> ConvertResult:
+    """Write clips (see ``collect_clips``) as a rosbag2 folder ``out`` with /skeleton and /ground_truth.
+
+    Args:
+        inputs: .bvh / .npz files and dataset cache folders.
+        out: bag folder to create (must not exist unless ``overwrite`` and it is a bag folder).
+        storage: ``"mcap"`` or ``"sqlite3"``.
+        split, ids, limit: clip selection in cache folders (see ``collect_clips``).
+        gap: seconds between consecutive clips of a track.
+        tracks: number of simultaneous tracks (person_1..person_N).
+        track_id: the id of the single track (default person_1).
+        track_offset: seconds each further track starts later than the previous one.
+        start_time: stamp of the first frame, seconds since the epoch.
+        frame_id: header.frame_id of every message.
+        up_axis: vertical axis of .bvh / .npz inputs (their loaders' default when None).
+        overwrite: replace an existing bag folder.
+        progress: show a progress bar.
+    """
+    from tqdm import tqdm
+
+    if storage not in STORAGES:
+        raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
+    out = Path(out)
+    clips = collect_clips(inputs, split=split, ids=ids, limit=limit, up_axis=up_axis)
+    plan = plan_tracks(clips, tracks=tracks, track_id=track_id, start_time=start_time, gap=gap,
+                       track_offset=track_offset)
+    _prepare_out(out, overwrite)
+    store = typestore()
+    streams = [_clip_messages(store, clip, t_ns, seg.track_id, frame_id, 2 * i)
+               for i, (clip, seg, t_ns) in enumerate(plan)]
+    total = sum(seg.num_frames + 1 for _, seg, _ in plan)
+    counts: Counter[str] = Counter()
+    first_ns, last_ns = None, 0
+    writer = Writer(out, version=BAG_VERSION, storage_plugin=StoragePlugin[storage.upper()])
+    try:
+        writer.open()
+        writer.set_custom_data("motion_text.ground_truth", GROUND_TRUTH_FILE)
+        conns = {topic: writer.add_connection(topic, msgtype, typestore=store, offered_qos_profiles=[RELIABLE_QOS])
+                 for topic, msgtype in ((SKELETON_TOPIC, SKELETON_TYPE), (GROUND_TRUTH_TOPIC, ACTION_LABEL_TYPE))}
+        with tqdm(total=total, unit="msg", desc=f"writing {out.name}", disable=not progress) as bar:
+            for t_ns, _order, topic, data in heapq.merge(*streams, key=lambda m: (m[0], m[1])):
+                writer.write(conns[topic], t_ns, data)
+                counts[topic] += 1
+                first_ns = t_ns if first_ns is None else first_ns
+                last_ns = t_ns
+                bar.update()
+        writer.close()
+    except BaseException:
+        writer.abort()
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    segments = [seg for _, seg, _ in plan]
+    sidecar = {"version": 1, "topics": {"skeleton": SKELETON_TOPIC, "ground_truth": GROUND_TRUTH_TOPIC},
+               "start_time": start_time, "gap": gap, "tracks": sorted({s.track_id for s in segments}),
+               "segments": [asdict(s) for s in segments]}
+    (out / GROUND_TRUTH_FILE).write_text(json.dumps(sidecar, indent=1))
+    return ConvertResult(out, storage, segments, dict(counts), (first_ns or 0) / 1e9, last_ns / 1e9)
+
+
+def read_ground_truth(bag: str | Path) -> list[GroundTruthSegment]:
+    """The segments of a converted bag's ``ground_truth.json`` (UserError when the bag has none)."""
+    path = Path(bag) / GROUND_TRUTH_FILE
+    if not path.is_file():
+        raise UserError(f"{bag}: no {GROUND_TRUTH_FILE} (only bags written by `motion-text bag convert` have one)")
+    try:
+        return [GroundTruthSegment(**s) for s in json.loads(path.read_text())["segments"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{path}: malformed ({exc})") from None

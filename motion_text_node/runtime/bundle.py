@@ -1,0 +1,86 @@
+"""The model folder contract: ``model.json`` says what the runtime needs to reproduce preprocessing exactly.
+
+A model folder holds ``model.json``, ``motion_encoder.onnx``, ``text_encoder.onnx``, ``tokenizer.json`` and
+optionally ``labels.yaml`` and ``motion_library.npz``. The runtime refuses a ``model.json`` it does not
+understand with one clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from motion_text_node.errors import UserError
+from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
+from motion_text_node.skeleton.normalize import NormalizationConfig
+
+BUNDLE_FORMAT = "motion-text-model"
+BUNDLE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A validated model folder."""
+
+    root: Path
+    meta: dict
+    norm: NormalizationConfig
+
+    @property
+    def motion_path(self) -> Path:
+        return self.root / self.meta["motion_encoder"]["file"]
+
+    @property
+    def text_path(self) -> Path:
+        return self.root / self.meta["text_encoder"]["file"]
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.root / self.meta["text_encoder"]["tokenizer"]
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.meta["embed_dim"])
+
+    @property
+    def prompt_templates(self) -> list[str]:
+        return list(self.meta.get("prompt_templates", ["{}"]))
+
+    @property
+    def default_labels(self) -> list[str]:
+        return list(self.meta.get("labels", []))
+
+    @property
+    def library_path(self) -> Path | None:
+        name = self.meta.get("motion_library")
+        return self.root / name if name else None
+
+
+def load_bundle(root: str | Path) -> ModelBundle:
+    """Read and validate ``root/model.json`` and the files it names."""
+    root = Path(root)
+    path = root / "model.json"
+    if not path.is_file():
+        raise UserError(f"{root}: no model.json (not a motion-text model folder; see `motion-text export`)")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+        raise UserError(f"{path}: not a {BUNDLE_FORMAT} description")
+    if meta.get("format_version") != BUNDLE_VERSION:
+        raise UserError(f"{path}: format_version {meta.get('format_version')!r} is not supported by this runtime "
+                        f"(expects {BUNDLE_VERSION}); re-export the model or update motion-text")
+    try:
+        norm = NormalizationConfig.from_dict(meta["normalization"])
+        if meta["skeleton"]["joints"] != list(CANONICAL_JOINTS):
+            raise ValueError("the model's joint set is not the canonical SMPL-22 body")
+        for key in ("motion_encoder", "text_encoder"):
+            for name in ("file",) + (("tokenizer",) if key == "text_encoder" else ()):
+                if not (root / meta[key][name]).is_file():
+                    raise ValueError(f"missing {meta[key][name]}")
+        int(meta["embed_dim"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: {exc}") from None
+    return ModelBundle(root, meta, norm)

@@ -1,0 +1,93 @@
+"""Motion and text encoders on ONNX Runtime, with the preprocessing of the model folder reproduced exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from motion_text_node.errors import UserError
+from motion_text_node.runtime.bundle import ModelBundle
+from motion_text_node.runtime.providers import make_session
+from motion_text_node.skeleton.motion import Motion
+from motion_text_node.skeleton.normalize import normalize_window
+from motion_text_node.skeleton.resample import pad_window, resample_motion, window_starts
+
+MAX_TEXT_CHARS = 2000
+
+
+class MotionEncoder:
+    """Canonical motion windows -> unit-norm embeddings (B, D)."""
+
+    def __init__(self, bundle: ModelBundle, providers: str = "auto", threads: int = 0, warmup: bool = True) -> None:
+        self.bundle = bundle
+        self.norm = bundle.norm
+        self.session = make_session(bundle.motion_path, providers, threads)
+        if warmup:
+            self.encode_features(np.zeros((1, self.norm.window_frames, self.norm.feature_dim), np.float32),
+                                 np.ones((1, self.norm.window_frames), bool))
+
+    @property
+    def providers(self) -> list[str]:
+        return self.session.get_providers()
+
+    def encode_features(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(B, T, F) normalized features and (B, T) frame mask -> (B, D)."""
+        return self.session.run(None, {"x": x.astype(np.float32, copy=False), "mask": mask.astype(bool)})[0]
+
+    def features(self, positions: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """One window (T <= window_frames, canonical, at model fps) -> padded features and mask."""
+        feats = normalize_window(positions[-self.norm.window_frames:],
+                                 None if valid is None else valid[-self.norm.window_frames:], self.norm)
+        return pad_window(feats, self.norm.window_frames)
+
+    def encode_windows(self, windows: list[tuple[np.ndarray, np.ndarray | None]], batch: int = 32) -> np.ndarray:
+        """Embeddings of several (positions, valid) windows, (N, D)."""
+        out = []
+        for i in range(0, len(windows), batch):
+            feats = [self.features(p, v) for p, v in windows[i:i + batch]]
+            out.append(self.encode_features(np.stack([f for f, _ in feats]), np.stack([m for _, m in feats])))
+        return np.concatenate(out) if out else np.zeros((0, self.bundle.embed_dim), np.float32)
+
+    def encode_motion(self, motion: Motion, stride: int | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """A whole canonical motion: (clip embedding (D,), window embeddings (N, D), window start frames)."""
+        m = resample_motion(motion, self.norm.fps)
+        w = self.norm.window_frames
+        starts = window_starts(m.num_frames, w, stride or max(w // 2, 1))
+        valid = m.validity()
+        emb = self.encode_windows([(m.positions[s:s + w], valid[s:s + w]) for s in starts])
+        clip = emb.mean(0)
+        return clip / max(float(np.linalg.norm(clip)), 1e-9), emb, starts
+
+
+class TextEncoder:
+    """Texts -> unit-norm embeddings (N, D), tokenized with the model's ``tokenizer.json`` (no transformers)."""
+
+    def __init__(self, bundle: ModelBundle, providers: str = "auto", threads: int = 0, warmup: bool = True) -> None:
+        from tokenizers import Tokenizer
+
+        self.bundle = bundle
+        try:
+            self.tokenizer = Tokenizer.from_file(str(bundle.tokenizer_path))
+        except Exception as exc:
+            raise UserError(f"{bundle.tokenizer_path}: not a valid tokenizer.json ({exc})") from None
+        self.max_length = int(bundle.meta["text_encoder"].get("max_length", 64))
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.session = make_session(bundle.text_path, providers, threads)
+        if warmup:
+            self.encode(["warm up"])
+
+    def encode(self, texts: list[str], batch: int = 64) -> np.ndarray:
+        """Unit-norm embeddings of ``texts``; UserError for empty or oversized text."""
+        for t in texts:
+            if not isinstance(t, str) or not t.strip():
+                raise UserError("empty text")
+            if len(t) > MAX_TEXT_CHARS:
+                raise UserError(f"text longer than {MAX_TEXT_CHARS} characters")
+        out = []
+        for i in range(0, len(texts), batch):
+            enc = self.tokenizer.encode_batch(texts[i:i + batch])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+        return np.concatenate(out) if out else np.zeros((0, self.bundle.embed_dim), np.float32)
+

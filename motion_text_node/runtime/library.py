@@ -1,0 +1,120 @@
+"""The motion library: reference motions with descriptions and embeddings, searched by text or by motion.
+
+Stored as one ``.npz`` (fast to load): ids, descriptions, fps, per-clip frame offsets, canonical positions
+(float16, metres, z up), embeddings (float32, unit norm) and the model version it was embedded with. Search is
+exact cosine with numpy; above ``ANN_THRESHOLD`` entries an HNSW index (faiss, when installed) is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from motion_text_node.errors import UserError
+from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
+
+LIBRARY_VERSION = 1
+ANN_THRESHOLD = 200_000
+
+
+@dataclass
+class LibraryHit:
+    """One search answer."""
+
+    clip_id: str
+    description: str
+    score: float
+    index: int
+
+
+class MotionLibrary:
+    """Reference motions; ``search(query_embedding, k)`` returns the best hits."""
+
+    def __init__(self, ids: list[str], descriptions: list[str], embeddings: np.ndarray, fps: np.ndarray,
+                 offsets: np.ndarray | None = None, positions: np.ndarray | None = None, model_version: str = "",
+                 ann: str = "auto") -> None:
+        if len(ids) != len(descriptions) or len(ids) != len(embeddings):
+            raise UserError("library arrays disagree in length")
+        self.ids, self.descriptions = list(ids), list(descriptions)
+        self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+        self.fps = np.asarray(fps, dtype=np.float32)
+        self.offsets = offsets  # (N + 1,) frame offsets into positions, or None (no motions stored)
+        self.positions = positions  # (frames, 22, 3) float16
+        self.model_version = model_version
+        self._index = None
+        if ann == "faiss" or (ann == "auto" and len(ids) >= ANN_THRESHOLD):
+            self._index = _faiss_index(self.embeddings)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def uses_ann(self) -> bool:
+        """Whether searches go through the approximate index."""
+        return self._index is not None
+
+    def search(self, query: np.ndarray, k: int) -> list[LibraryHit]:
+        """The ``k`` entries most similar (cosine) to one unit-norm query embedding, best first."""
+        k = max(0, min(int(k), len(self.ids)))
+        if k == 0:
+            return []
+        q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if self._index is not None:
+            scores, idx = self._index.search(q, k)
+            pairs = [(int(i), float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
+        else:
+            sims = self.embeddings @ q[0]
+            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+            top = top[np.argsort(-sims[top])]
+            pairs = [(int(i), float(sims[i])) for i in top]
+        return [LibraryHit(self.ids[i], self.descriptions[i], s, i) for i, s in pairs]
+
+    def motion(self, index: int) -> np.ndarray | None:
+        """Canonical positions (T, 22, 3) float32 of entry ``index`` (None when the library stores none)."""
+        if self.offsets is None or self.positions is None:
+            return None
+        return self.positions[self.offsets[index]:self.offsets[index + 1]].astype(np.float32)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the library as one .npz."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        extra = {}
+        if self.offsets is not None and self.positions is not None:
+            extra = {"offsets": self.offsets.astype(np.int64), "positions": self.positions.astype(np.float16)}
+        np.savez(path, version=np.int64(LIBRARY_VERSION), ids=np.array(self.ids), descriptions=np.array(
+            self.descriptions), embeddings=self.embeddings, fps=self.fps, model_version=np.array(self.model_version),
+            joints=np.array(CANONICAL_JOINTS), **extra)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, ann: str = "auto") -> MotionLibrary:
+        """Read a library file (UserError for a missing, corrupt or foreign file)."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{path}: motion library not found (build one with `motion-text library build`)")
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                if int(d["version"]) != LIBRARY_VERSION:
+                    raise UserError(f"{path}: library version {int(d['version'])} is not {LIBRARY_VERSION}")
+                has_motion = "offsets" in d.files
+                return cls([str(x) for x in d["ids"]], [str(x) for x in d["descriptions"]], d["embeddings"],
+                           d["fps"], d["offsets"] if has_motion else None, d["positions"] if has_motion else None,
+                           str(d["model_version"]), ann)
+        except UserError:
+            raise
+        except Exception as exc:  # zip/npz errors come in many types
+            raise UserError(f"{path}: not a readable motion library ({type(exc).__name__}: {exc})") from None
+
+
+def _faiss_index(embeddings: np.ndarray):
+    try:
+        import faiss
+    except ImportError:
+        return None
+    index = faiss.IndexHNSWFlat(embeddings.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efSearch = 128
+    index.add(embeddings)
+    return index
