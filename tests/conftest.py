@@ -130,3 +130,25 @@ def cmu_cache(tmp_path_factory) -> Path:
     if not (out / "index.json").is_file():
         build_cache("cmu", out, fps=30.0, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(cmu_cache, tmp_path_factory) -> Path:
+    """A tiny contrastive model trained for two short epochs on the real CMU training subjects."""
+    from motion_text_node.train.config import load_config
+    from motion_text_node.train.trainer import Trainer
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    config = load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}"])
+    Trainer(config, out, progress=False).run()
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
+    """The tiny model exported to an ONNX model folder (parity-checked by the export itself)."""
+    from motion_text_node.export.onnx_export import export_model
+
+    out = tmp_path_factory.mktemp("tiny_model")
+    export_model(tiny_run / "best.pt", out, log=lambda *a: None)
+    return out

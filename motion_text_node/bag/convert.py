@@ -115,30 +115,28 @@ def collect_clips(inputs: Sequence[str | Path], *, split: str | None = None, ids
     caches = [DatasetCache(p) for p in paths if p.is_dir()]
     if (split is not None or ids) and not caches:
         raise UserError("--split and --ids select clips of a dataset cache folder, and no input is one")
+    wanted = list(dict.fromkeys(ids or []))
+    if wanted:
+        found = {clip_id: cache for clip_id in wanted for cache in reversed(caches) if clip_id in cache.ids(split)}
+        if missing := [i for i in wanted if i not in found]:
+            where = f" of split {split!r}" if split else ""
+            raise UserError(f"no clip{where} with id {', '.join(missing[:5])} in "
+                            f"{', '.join(str(c.root) for c in caches)}")
     clips: list[Clip] = []
-    wanted = list(ids or [])
-    found: set[str] = set()
     for path in paths:
         if path.is_dir():
             cache = next(c for c in caches if c.root == path)
-            if wanted:
-                have = set(cache.ids(split))
-                for clip_id in wanted:
-                    if clip_id in have:
-                        clips.append(cache.clip(clip_id))
-                        found.add(clip_id)
-            else:
-                clips.extend(cache._make(e) for e in cache.entries if split is None or e["split"] == split)
+            names = [i for i in wanted if found[i] is cache] if wanted else cache.ids(split)
+            clips.extend(cache.clip(clip_id) for clip_id in names[:None if limit is None else limit - len(clips)])
         else:
             clips.append(load_any_clip(str(path), None, up_axis))
         if limit is not None and len(clips) >= limit:
             break
-    if wanted and limit is None and (missing := [i for i in wanted if i not in found]):
-        where = f" of split {split!r}" if split else ""
-        raise UserError(f"no clip{where} with id {', '.join(missing[:5])} in {', '.join(str(c.root) for c in caches)}")
     if not clips:
         raise UserError("the selection holds no clips")
-    return clips[:limit] if limit is not None else clips
+    if empty := [c.clip_id for c in clips if c.motion.num_frames == 0]:
+        raise UserError(f"clip {empty[0]} has no frames")
+    return clips
 
 
 def _ns(seconds: float) -> int:

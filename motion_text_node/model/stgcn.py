@@ -141,8 +141,8 @@ class MaskedBatchNorm2d(nn.BatchNorm2d):
             with torch.no_grad():
                 self.num_batches_tracked += 1
                 momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
-                self.running_mean.lerp_(mean.detach(), momentum)
-                self.running_var.lerp_(var.detach() * count / (count - 1), momentum)
+                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), momentum)
+                self.running_var.lerp_((var.detach() * count / (count - 1)).to(self.running_var.dtype), momentum)
         y = centred * torch.rsqrt(var + self.eps)[None, :, None, None]  # (B, C, T, V)
         if self.affine:
             y = y * self.weight[None, :, None, None] + self.bias[None, :, None, None]

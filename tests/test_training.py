@@ -1,0 +1,147 @@
+"""The contrastive loss, configs, the trainer on real CMU clips, evaluation and the GCN baseline."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from motion_text_node.cli import main as cli_main
+from motion_text_node.errors import UserError
+from motion_text_node.model.losses import contrastive_loss, multi_positive_nce
+from motion_text_node.train.config import load_config
+from motion_text_node.train.trainer import Trainer
+
+from conftest import REPO
+
+
+def test_duplicate_texts_are_positives_not_negatives() -> None:
+    # Two motions of the same text "walk": the plain CLIP loss punishes motion 0 for matching text 1;
+    # the multi-positive loss does not.
+    m = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [1.0, 0.05], [0.0, 1.0]]), dim=-1)
+    t = torch.nn.functional.normalize(torch.tensor([[1.0, 0.02], [1.0, 0.0], [0.0, 1.0]]), dim=-1)
+    scale = torch.tensor(math.log(10.0))
+    same = torch.tensor([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.bool)
+    plain = contrastive_loss(m, t, scale)
+    multi = contrastive_loss(m, t, scale, positives=same)
+    assert multi < plain
+    # Hand check of one row: -log((e^a + e^b) / (e^a + e^b + e^c)).
+    logits = torch.tensor([[2.0, 1.0, 0.0]])
+    pos = torch.tensor([[True, True, False]])
+    expected = -math.log((math.e ** 2 + math.e) / (math.e ** 2 + math.e + 1))
+    assert float(multi_positive_nce(logits, pos)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_extra_texts_only_add_negatives() -> None:
+    torch.manual_seed(0)
+    m = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
+    t = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
+    extra = torch.nn.functional.normalize(torch.randn(5, 8), dim=-1)
+    scale = torch.tensor(math.log(1 / 0.07))
+    assert contrastive_loss(m, t, scale, extra_text=extra) > contrastive_loss(m, t, scale)
+
+
+def test_config_inherit_overrides_and_loud_errors(tmp_path) -> None:
+    c = load_config(REPO / "configs" / "tiny.yaml", ["optim.epochs=7", "augment.speed=[0.9, 1.1]"])
+    assert c.optim.epochs == 7 and c.augment.speed == (0.9, 1.1)
+    assert c.norm.window_frames == 30 and c.model_config.layers == 1  # from tiny.yaml
+    assert c.augment.extra_texts == "cmu_index"  # inherited from cmu.yaml
+    with pytest.raises(UserError, match="unknown config key optim.epoch"):
+        load_config(overrides=["optim.epoch=3"])
+    with pytest.raises(UserError, match="expected int"):
+        load_config(overrides=["optim.epochs=many"])
+    with pytest.raises(UserError, match="unknown model keys|unknown config key"):
+        load_config(overrides=["model.colour=red"])
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_training_steps_lower_the_loss_on_real_cmu_clips(cmu_cache) -> None:
+    config = load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "augment.extra_texts=none",
+                                                            "optim.warmup_steps=1", "optim.lr=0.002"])
+    trainer = Trainer(config, REPO / "build" / "test_unused_run", progress=False)
+    trainer.sampler.rng.seed(1)
+    xb, mb, texts = trainer.sampler.batch(16)
+    x, mask = torch.from_numpy(xb), torch.from_numpy(mb)
+    trainer.sampler.batch = lambda size: (xb, mb, texts)  # the same real batch every step
+    with torch.no_grad():
+        before = float(trainer._loss(x, mask, texts))
+    for _ in range(25):
+        trainer.train_step()
+    with torch.no_grad():
+        trainer.model.eval()
+        after = float(trainer._loss(x, mask, texts))
+    assert after < 0.7 * before, (before, after)
+
+
+def test_tiny_run_writes_checkpoints_log_and_plot(tiny_run) -> None:
+    for name in ("best.pt", "last.pt", "config.yaml", "log.csv", "training_curves.png"):
+        assert (tiny_run / name).is_file(), name
+    rows = (tiny_run / "log.csv").read_text().strip().splitlines()
+    assert len(rows) == 3 and "val_t2m_R@1" in rows[0]
+
+
+def test_resume_continues_from_last_checkpoint(tiny_run, tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("last.pt", "best.pt", "config.yaml"):
+        (run / name).write_bytes((tiny_run / name).read_bytes())
+    ckpt = torch.load(run / "last.pt", weights_only=False)
+    assert ckpt["epoch"] == 2
+    assert cli_main(["train", "--config", str(run / "config.yaml"), "--set", "optim.epochs=3", "--out", str(run),
+                     "--resume", "--no-progress"]) == 0
+    assert torch.load(run / "last.pt", weights_only=False)["epoch"] == 3
+    assert len((run / "log.csv").read_text().strip().splitlines()) == 4  # 2 earlier epochs + 1 new
+
+
+def test_evaluate_report_with_gcn_baseline(tiny_run, cmu_cache, tmp_path) -> None:
+    base = tmp_path / "gcn"
+    assert cli_main(["train", "--config", str(REPO / "configs" / "gcn_baseline.yaml"), "--out", str(base),
+                     "--no-progress", "--set", f"data.cache={cmu_cache}", "--set", "optim.epochs=1",
+                     "--set", "optim.samples_per_epoch=64", "--set", "optim.batch_size=16",
+                     "--set", "normalization.window_frames=30", "--set", "model.gcn_channels=[8,8,16,16,16]"]) == 0
+    out = tmp_path / "report"
+    assert cli_main(["evaluate", "--model", str(tiny_run), "--model", str(tiny_run), "--baseline", str(base),
+                     "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    run = report["runs"][0]
+    assert run["retrieval"]["num_clips"] == 25
+    assert set(run["retrieval"]) >= {"all", "all_strict", "batch32", "unseen_texts"}
+    assert 0 <= run["retrieval"]["all"]["t2m_R@1"] <= run["retrieval"]["all"]["t2m_R@10"] <= 100
+    assert run["retrieval"]["all"]["t2m_R@1"] >= run["retrieval"]["all_strict"]["t2m_R@1"]
+    assert run["recognition"]["top1"] <= run["recognition"]["top5"]
+    assert "baseline" in report and report["baseline"]["num_windows"] == run["recognition"]["num_windows"]
+    assert report["summary"]["retrieval.all.t2m_R@1"]["std"] == 0.0  # the same model twice
+    md = (out / "report.md").read_text()
+    assert "supervised ST-GCN baseline" in md and "Laterality" in md
+    for png in ("confusion.png", "confusion_baseline.png", "embedding_map.png"):
+        assert (out / png).stat().st_size > 1000
+
+
+def test_laterality_pairs_side_words_with_mirrored_motion(tiny_run, cmu_cache) -> None:
+    from motion_text_node.data.cache import DatasetCache
+    from motion_text_node.train.evaluate import laterality_section, load_contrastive
+
+    lm = load_contrastive(tiny_run)
+    clip = DatasetCache(cmu_cache).clip("02_05")  # its HumanML3D captions name the right arm
+    res = laterality_section(lm, {"g": [clip]})["g"]
+    assert res["num_texts"] >= 1 and res["decisions"] == 2 * res["num_texts"]
+    assert 0.0 <= res["right_pct"] <= 100.0
+
+
+def test_train_cli_bad_config_is_one_line(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optim: {epochs: [1, 2}\n")
+    assert cli_main(["train", "--config", str(bad), "--out", str(tmp_path / "r")]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_metrics_rank_a_perfect_model_perfectly() -> None:
+    from motion_text_node.train.metrics import retrieval_protocols
+
+    e = np.eye(5, dtype=np.float32)
+    res = retrieval_protocols(e, e, [f"t{i}" for i in range(5)])
+    assert res["all"]["t2m_R@1"] == 100.0 and res["all"]["m2t_MedR"] == 1.0
