@@ -8,14 +8,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 
 from motion_text_node.cli import main as cli_main
 from motion_text_node.errors import UserError
 from motion_text_node.model.losses import contrastive_loss, multi_positive_nce
 from motion_text_node.train.config import load_config
 from motion_text_node.train.trainer import Trainer
-
-from conftest import REPO
 
 
 def test_duplicate_texts_are_positives_not_negatives() -> None:
