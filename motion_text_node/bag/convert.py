@@ -205,15 +205,15 @@ def plan_tracks(clips: Sequence[Clip], *, tracks: int = 1, track_id: str | None 
     return plan
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
+def _check_out(out: Path, overwrite: bool) -> bool:
+    """Whether ``out`` is an existing bag folder to replace; UserError when it must not be touched."""
     if not out.exists():
-        return
+        return False
     if not overwrite:
         raise UserError(f"{out} exists already; choose another --out or pass --overwrite")
     if out.is_dir() and ((out / "metadata.yaml").is_file() or not any(out.iterdir())):
-        shutil.rmtree(out)
-    else:
-        raise UserError(f"{out} exists and is not a bag folder (no metadata.yaml); not overwriting it")
+        return True
+    raise UserError(f"{out} exists and is not a bag folder (no metadata.yaml); not overwriting it")
 
 
 def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: str = "mcap",
@@ -243,10 +243,12 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
     if storage not in STORAGES:
         raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
     out = Path(out)
+    replace = _check_out(out, overwrite)
     clips = collect_clips(inputs, split=split, ids=ids, limit=limit, up_axis=up_axis)
     plan = plan_tracks(clips, tracks=tracks, track_id=track_id, start_time=start_time, gap=gap,
                        track_offset=track_offset)
-    _prepare_out(out, overwrite)
+    if replace:
+        shutil.rmtree(out)
     store = typestore()
     streams = [_clip_messages(store, clip, t_ns, seg.track_id, frame_id, 2 * i)
                for i, (clip, seg, t_ns) in enumerate(plan)]

@@ -94,9 +94,9 @@ class BagRecorder:
         self._accepting = False
         self._max_messages: int | None = None
         self._received = 0
-        self._writer = None
         self._thread: threading.Thread | None = None
         self._writer_error: BaseException | None = None
+        self._bag_created = False
         self._context = None
         self.node = None
         self._subscriptions: list = []
@@ -146,9 +146,6 @@ class BagRecorder:
     def start(self) -> None:
         """Discover the topics, open the bag, subscribe and start the writer thread."""
         import rclpy
-        from rosbags.rosbag2 import StoragePlugin, Writer
-
-        from motion_text_node.bag.convert import BAG_VERSION
 
         self._context = rclpy.Context()
         rclpy.init(context=self._context)
@@ -167,28 +164,30 @@ class BagRecorder:
                     raise UserError(f"{topic}: the publishers' {msgtype} (hash {sorted(hashes)[0]}) differs from the "
                                     f"definition found here ({ours}); the bag could not be decoded")
                 plan[topic] = (msgtype, qos, offered)
-            self._writer = Writer(self.out, version=BAG_VERSION, storage_plugin=StoragePlugin[self.storage.upper()])
-            self._writer.open()
-            conns = {t: self._writer.add_connection(t, m, typestore=store, offered_qos_profiles=offered)
-                     for t, (m, _qos, offered) in plan.items()}
-            self._thread = threading.Thread(target=self._write_loop, name="bag-writer", daemon=True)
+            # The writer thread owns the bag from open to close (sqlite3 connections are bound to one thread).
+            opened = threading.Event()
+            self._thread = threading.Thread(target=self._write_main, args=(store, plan, opened), name="bag-writer",
+                                            daemon=True)
             self._thread.start()
+            opened.wait()
+            if self._writer_error is not None:
+                raise UserError(f"cannot create {self.out}: {self._writer_error}")
             self._accepting = True
             self._t_start = time.monotonic()
             for topic, (_m, qos, _o) in plan.items():
                 self._subscriptions.append(self.node.create_subscription(
-                    classes[topic], topic, self._callback(topic, conns[topic]), qos, raw=True))
+                    classes[topic], topic, self._callback(topic), qos, raw=True))
         except BaseException:
             self._abort()
             raise
 
-    def _callback(self, topic: str, conn):
+    def _callback(self, topic: str):
         put = self._queue.put
 
         def on_message(data: bytes) -> None:
             if not self._accepting:
                 return
-            put((conn, time.time_ns(), data))
+            put((topic, time.time_ns(), data))
             self.counts[topic] += 1
             self._received += 1
             if self._max_messages is not None and self._received >= self._max_messages:
@@ -197,19 +196,39 @@ class BagRecorder:
 
         return on_message
 
-    def _write_loop(self) -> None:
-        writer = self._writer
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
+    def _write_main(self, store, plan: dict, opened: threading.Event) -> None:
+        """Writer thread: open the bag, write queued messages until the None (close) or "abort" sentinel."""
+        from rosbags.rosbag2 import StoragePlugin, Writer
+
+        from motion_text_node.bag.convert import BAG_VERSION
+
+        writer = Writer(self.out, version=BAG_VERSION, storage_plugin=StoragePlugin[self.storage.upper()])
+        try:
+            writer.open()
+            self._bag_created = True
+            conns = {t: writer.add_connection(t, m, typestore=store, offered_qos_profiles=offered)
+                     for t, (m, _qos, offered) in plan.items()}
+        except BaseException as exc:
+            self._writer_error = exc
+            opened.set()
+            return
+        opened.set()
+        try:
+            while (item := self._queue.get()) is not None:
+                if item == "abort":
+                    writer.abort()
+                    return
+                topic, t_ns, data = item
+                writer.write(conns[topic], t_ns, data)
+            writer.close()
+        except BaseException as exc:  # disk full, ...: stop recording and report it from close()
+            self._writer_error = exc
+            self._accepting = False
+            self._done.set()
             try:
-                writer.write(*item)
-            except BaseException as exc:  # disk full, ...: stop recording and report it from spin()
-                self._writer_error = exc
-                self._accepting = False
-                self._done.set()
-                return
+                writer.abort()
+            except Exception:
+                pass
 
     # -- running ----------------------------------------------------------------------------------------
 
@@ -270,15 +289,9 @@ class BagRecorder:
             self.node.destroy_subscription(sub)
         self._subscriptions = []
         if self._thread is not None:
-            self._queue.put(None)
+            self._queue.put(None)  # the writer thread writes what is queued, then closes the bag
             self._thread.join()
             self._thread = None
-        if self._writer is not None:
-            if self._writer_error is not None:
-                self._writer.abort()
-            else:
-                self._writer.close()
-            self._writer = None
         if self.node is not None:
             self.node.destroy_node()
             self.node = None
@@ -297,12 +310,10 @@ class BagRecorder:
 
         self._accepting = False
         if self._thread is not None:
-            self._queue.put(None)
+            self._queue.put("abort")
             self._thread.join()
             self._thread = None
-        if self._writer is not None:
-            self._writer.abort()
-            self._writer = None
+        if self._bag_created:
             shutil.rmtree(self.out, ignore_errors=True)
         if self.node is not None:
             self.node.destroy_node()

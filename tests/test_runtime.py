@@ -1,0 +1,168 @@
+"""ONNX export parity and the torch-free runtime: bundle, encoders, label bank, library, CLI commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from motion_text_node.cli import main as cli_main
+from motion_text_node.data.cache import DatasetCache
+from motion_text_node.errors import UserError
+from motion_text_node.runtime.bundle import load_bundle
+from motion_text_node.runtime.engine import MotionTextRuntime, build_library
+from motion_text_node.runtime.label_bank import parse_labels
+from motion_text_node.runtime.library import MotionLibrary
+from motion_text_node.runtime.providers import choose_providers
+
+from conftest import REPO
+
+
+def test_export_wrote_a_parity_checked_model_folder(tiny_model_dir) -> None:
+    meta = json.loads((tiny_model_dir / "model.json").read_text())
+    diffs = meta["parity"]["motion_max_abs_diff"]
+    assert set(diffs) == {"2", "30", "60", "150", "300"} and max(diffs.values()) <= 1e-4
+    assert meta["parity"]["text_fp32_max_abs_diff"] <= 1e-4 and meta["parity"]["text_int8_min_cosine"] >= 0.99
+    assert meta["skeleton"]["format"] == "smpl22" and meta["normalization"]["window_frames"] == 30
+    assert "mocap.cs.cmu.edu" in meta["acknowledgement"]
+
+
+def test_onnx_matches_torch_at_other_lengths_too(tiny_run, tiny_model_dir) -> None:
+    from motion_text_node.export.onnx_export import motion_parity
+    from motion_text_node.train.checkpoint import load_model
+
+    model, config, _ = load_model(tiny_run)
+    diffs = motion_parity(model.motion_encoder, tiny_model_dir / "motion_encoder.onnx", config.norm.feature_dim,
+                          lengths=(1, 7, 91))
+    assert max(diffs.values()) <= 1e-4
+
+
+RUNTIME_MODULES = ("motion_text_node.runtime.engine", "motion_text_node.runtime.library",
+                   "motion_text_node.ros.conversions", "motion_text_node.commands.runtime")
+
+
+def test_runtime_imports_and_runs_without_torch(tiny_model_dir, cmu_cache) -> None:
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        + "".join(f"import {m}\n" for m in RUNTIME_MODULES)
+        + "from motion_text_node.runtime.engine import MotionTextRuntime\n"
+        + "from motion_text_node.data.cache import DatasetCache\n"
+        + f"rt = MotionTextRuntime({str(tiny_model_dir)!r})\n"
+        + f"r = rt.recognize(DatasetCache({str(cmu_cache)!r}).clip('12_01').motion, 3)\n"
+        + "assert len(r.top_labels) == 3\n"
+        + "assert 'torch' not in [m.split('.')[0] for m in sys.modules if sys.modules[m] is not None]\n"
+        + "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_runtime_matches_the_torch_model(tiny_run, tiny_model_dir, cmu_cache) -> None:
+    from motion_text_node.train.evaluate import load_contrastive
+
+    lm = load_contrastive(tiny_run)
+    rt = MotionTextRuntime(tiny_model_dir, library=None)
+    clip = DatasetCache(cmu_cache).clip("14_04")
+    ours, _, _ = rt.motion_encoder.encode_motion(clip.motion)
+    np.testing.assert_allclose(ours, lm.clips([clip])[0], atol=1e-4)
+    text = rt.text_encoder.encode(["climb a ladder", "walk"])
+    ref = lm.texts(["climb a ladder", "walk"])
+    assert (text * ref).sum(1).min() > 0.99  # int8 text weights
+
+
+def test_bundle_refuses_what_it_does_not_understand(tiny_model_dir, tmp_path) -> None:
+    bad = tmp_path / "m"
+    bad.mkdir()
+    with pytest.raises(UserError, match="no model.json"):
+        load_bundle(bad)
+    meta = json.loads((tiny_model_dir / "model.json").read_text())
+    for name in ("motion_encoder.onnx", "text_encoder.onnx", "tokenizer.json"):
+        (bad / name).write_bytes((tiny_model_dir / name).read_bytes())
+    (bad / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(UserError, match="format_version 99 is not supported"):
+        load_bundle(bad)
+    (bad / "model.json").write_text(json.dumps({**meta, "normalization": {**meta["normalization"], "x": 1}}))
+    with pytest.raises(UserError, match="unknown normalization keys"):
+        load_bundle(bad)
+    (bad / "model.json").write_text(json.dumps(meta))
+    (bad / "motion_encoder.onnx").write_bytes(b"not onnx")
+    with pytest.raises(UserError, match="cannot load the ONNX model"):
+        MotionTextRuntime(bad)
+    (bad / "tokenizer.json").unlink()
+    with pytest.raises(UserError, match="missing tokenizer.json"):
+        load_bundle(bad)
+
+
+def test_label_bank_is_open_vocabulary(tiny_model_dir, tmp_path) -> None:
+    rt = MotionTextRuntime(tiny_model_dir, labels="walk, jump", library=None)
+    assert rt.labels.labels == ["walk", "jump"] and rt.labels.embeddings.shape[0] == 2
+    rt.labels.set_labels(["wave with the left hand", "sit down", "wave with the left hand"])
+    assert rt.labels.labels == ["wave with the left hand", "sit down"]
+    np.testing.assert_allclose(np.linalg.norm(rt.labels.embeddings, axis=1), 1.0, atol=1e-5)
+    f = tmp_path / "labels.yaml"
+    f.write_text("labels:\n  - run\n  - climb a ladder\n")
+    assert parse_labels(str(f)) == ["run", "climb a ladder"]
+    (tmp_path / "l.txt").write_text("kick\n\npunch\n")
+    assert parse_labels(str(tmp_path / "l.txt")) == ["kick", "punch"]
+    for bad in ("", " , ", str(tmp_path / "missing.yaml")):
+        with pytest.raises(UserError):
+            parse_labels(bad)
+    with pytest.raises(UserError, match="empty text"):
+        rt.text_encoder.encode(["  "])
+
+
+def test_library_search_exact_and_approximate_agree(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(3000, 32)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    ids = [f"c{i}" for i in range(3000)]
+    exact = MotionLibrary(ids, ids, emb, np.full(3000, 30.0), ann="none")
+    approx = MotionLibrary(ids, ids, emb, np.full(3000, 30.0), ann="faiss")
+    assert approx.uses_ann and not exact.uses_ann
+    queries = emb[:50] + 0.05 * rng.normal(size=(50, 32)).astype(np.float32)
+    agree = [exact.search(q / np.linalg.norm(q), 1)[0].clip_id == approx.search(q / np.linalg.norm(q), 1)[0].clip_id
+             for q in queries]
+    assert np.mean(agree) >= 0.95
+    hits = exact.search(emb[7], 3)
+    assert hits[0].clip_id == "c7" and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [h.score for h in hits] == sorted([h.score for h in hits], reverse=True)
+    path = exact.save(tmp_path / "lib.npz")
+    again = MotionLibrary.load(path)
+    assert again.ids == ids and again.motion(0) is None
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="not a readable motion library"):
+        MotionLibrary.load(tmp_path / "bad.npz")
+
+
+def test_library_build_recognize_retrieve_cli(tiny_model_dir, cmu_cache, cmu_bvh_dir, tmp_path, capsys) -> None:
+    lib = tmp_path / "lib.npz"
+    assert cli_main(["library", "build", "--data", str(cmu_cache), "--split", "test", "--model",
+                     str(tiny_model_dir), "--out", str(lib)]) == 0
+    loaded = MotionLibrary.load(lib)
+    assert len(loaded) == 25 and loaded.motion(0).shape[1:] == (22, 3)
+    capsys.readouterr()
+    assert cli_main(["retrieve", "climb a ladder", "--model", str(tiny_model_dir), "--library", str(lib),
+                     "--top-k", "3", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 3 and {"id", "description", "score"} <= set(hits[0])
+    assert cli_main(["recognize", str(cmu_bvh_dir / "02_05.bvh"), "--model", str(tiny_model_dir), "--labels",
+                     "punch, walk, climb a ladder", "--top-k", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["clip"]["top_labels"]) == 2 and set(out["clip"]["top_labels"]) <= {"punch", "walk",
+                                                                                       "climb a ladder"}
+    assert out["windows"] and out["windows"][0]["start_s"] == 0.0
+    assert cli_main(["recognize", str(tmp_path / "missing.npz"), "--model", str(tiny_model_dir)]) == 2
+    assert cli_main(["retrieve", "", "--model", str(tiny_model_dir), "--library", str(lib)]) == 2
+    assert "empty text" in capsys.readouterr().err
+
+
+def test_providers_fall_back_to_cpu_without_a_gpu() -> None:
+    from motion_text_node.runtime.providers import cuda_usable
+
+    if cuda_usable():
+        pytest.skip("a CUDA device is present")
+    assert choose_providers("auto") == ["CPUExecutionProvider"]
+    with pytest.raises(UserError, match="no working CUDA"):
+        choose_providers("cuda")
