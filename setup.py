@@ -27,6 +27,8 @@ setup(
     entry_points={
         "console_scripts": [
             "motion-text = motion_text_node.cli:main",
+            "action_recognition_node = motion_text_node.ros.action_recognition_node:main",
+            "motion_retrieval_node = motion_text_node.ros.motion_retrieval_node:main",
         ],
     },
 )

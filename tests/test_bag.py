@@ -241,6 +241,9 @@ def test_info_cli(mcap_bag, test_clips, capsys) -> None:
     assert f"Topic: /skeleton | Type: {SKELETON_TYPE} | Count: {frames} | Serialization Format: cdr" in out
     assert "Ground truth:      2 segments" in out
     assert "Nov 14 2023 22:13:20.000000000" in out
+    from motion_text_node.commands import bag as bag_command
+
+    assert bag_command.DEFAULT_START_TIME == DEFAULT_START_TIME  # the CLI's copy of the default
 
 
 # -- play --------------------------------------------------------------------------------------------------
@@ -263,6 +266,11 @@ def _play_in_thread(player) -> tuple[threading.Thread, dict]:
     return thread, result
 
 
+def _wait_all_matched(executor, player) -> None:
+    """Both topics matched before playing (the player's own wait needs only one: the first message is a label)."""
+    assert spin_until(executor, lambda: min(player.subscriber_counts().values()) >= 1, timeout=20)
+
+
 def _subscribe(node, topic: str, msg_type, sink: list) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
@@ -283,6 +291,7 @@ def test_play_delivers_every_message_in_order_on_time(short_bag, test_clips, ros
     _subscribe(node, "/play_test/ground_truth", ActionLabel, labels)
     remap = parse_remaps(["/skeleton:=/play_test/skeleton", "ground_truth:=play_test/ground_truth"])
     with BagPlayer(short_bag, rate=rate, remap=remap, wait_for_subscribers=1, wait_timeout=20) as player:
+        _wait_all_matched(executor, player)
         thread, result = _play_in_thread(player)
         assert spin_until(executor, lambda: len(skeletons) >= n and labels, timeout=20)
         thread.join(10)
@@ -313,6 +322,7 @@ def test_play_restamp_and_loop(short_bag, test_clips, ros_node) -> None:
     remap = {"/skeleton": "/loop_test/skeleton", "/ground_truth": "/loop_test/ground_truth"}
     with BagPlayer(short_bag, rate=rate, loop=True, max_loops=2, restamp=True, remap=remap, wait_for_subscribers=1,
                    wait_timeout=20) as player:
+        _wait_all_matched(executor, player)
         thread, result = _play_in_thread(player)
         assert spin_until(executor, lambda: len(skeletons) >= 2 * n and len(labels) >= 2, timeout=20)
         thread.join(10)

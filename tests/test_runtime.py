@@ -8,17 +8,16 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from motion_text_node.cli import main as cli_main
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.errors import UserError
 from motion_text_node.runtime.bundle import load_bundle
-from motion_text_node.runtime.engine import MotionTextRuntime, build_library
+from motion_text_node.runtime.engine import MotionTextRuntime
 from motion_text_node.runtime.label_bank import parse_labels
 from motion_text_node.runtime.library import MotionLibrary
 from motion_text_node.runtime.providers import choose_providers
-
-from conftest import REPO
 
 
 def test_export_wrote_a_parity_checked_model_folder(tiny_model_dir) -> None:

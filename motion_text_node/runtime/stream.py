@@ -1,0 +1,231 @@
+"""Live recognition over skeleton streams: per-track buffers ordered by capture time, windowed inference,
+score smoothing and label hysteresis. Plain Python (no ROS): the recognition node wires it to topics.
+
+Robustness rules: frames are ordered by their capture stamps, not arrival; a duplicate stamp replaces nothing
+and is counted; a frame older than the buffered span is dropped as late; a stamp far behind the newest frame
+(a clock jump backwards) resets the track; buffers are bounded; silent tracks are dropped after a timeout;
+inference always takes the newest window, so a slow consumer skips windows instead of building a backlog.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from motion_text_node.errors import UserError
+from motion_text_node.ros.conversions import SkeletonFrame
+from motion_text_node.runtime.engine import MotionTextRuntime
+from motion_text_node.skeleton.adapt import to_canonical
+from motion_text_node.skeleton.resample import resample_times
+
+#: A frame stamped this far (s) behind the newest one means the sender's clock jumped back: start over.
+CLOCK_JUMP_S = 2.0
+#: Coordinates beyond this (m) are treated as sensor glitches (missing joints).
+ABSURD_COORDINATE_M = 50.0
+
+
+@dataclass
+class StreamConfig:
+    """Live recognition settings (node parameters)."""
+
+    stride_frames: int = 10  # run inference every this many model frames of new motion per track
+    smoothing: float = 0.5  # EMA weight of the previous scores (0 = no smoothing)
+    min_score: float = 0.2  # below this the label is "" (nothing recognized)
+    hysteresis: float = 0.02  # a new label must beat the current one by this margin
+    top_k: int = 5
+    track_timeout_s: float = 2.0  # wall-clock silence after which a track is dropped
+    max_tracks: int = 64
+    min_window_fraction: float = 0.5  # do not recognize before this fraction of a window is buffered
+
+
+@dataclass
+class TrackResult:
+    """One recognition of one track."""
+
+    track_id: str
+    label: str
+    score: float
+    top_labels: list[str]
+    top_scores: list[float]
+    window_start: float
+    window_end: float
+    frame_id: str = ""
+    latest_arrival: float = 0.0  # wall time the newest frame of the window arrived (latency accounting)
+
+
+@dataclass
+class Track:
+    """Buffered canonical frames of one person, ordered by capture time."""
+
+    times: list[float] = field(default_factory=list)
+    positions: deque = field(default_factory=deque)
+    valid: deque = field(default_factory=deque)
+    last_arrival: float = 0.0
+    last_inferred: float = -np.inf
+    smoothed: np.ndarray | None = None
+    label: str = ""
+    frame_id: str = ""
+    arrivals: deque = field(default_factory=lambda: deque(maxlen=120))
+
+
+class StreamRecognizer:
+    """Thread-safe: ``add_frame`` from subscription callbacks, ``run_due`` from an inference worker."""
+
+    def __init__(self, runtime: MotionTextRuntime, config: StreamConfig | None = None) -> None:
+        self.runtime = runtime
+        self.config = config or StreamConfig()
+        self.tracks: dict[str, Track] = {}
+        self.rejected: Counter = Counter()
+        self.events: Counter = Counter()
+        self.latencies_ms: deque = deque(maxlen=500)
+        self._lock = threading.Lock()
+        norm = runtime.norm
+        self.window_s = norm.window_frames / norm.fps
+        self.capacity = int(norm.window_frames * 8)  # raw frames kept per track (sources up to 8x model fps)
+
+    # --- input ---------------------------------------------------------------------------------------------
+    def add_frame(self, frame: SkeletonFrame, arrival: float | None = None) -> None:
+        """Add one skeleton; raises UserError (the reason to count) for a frame that cannot be used."""
+        arrival = time.monotonic() if arrival is None else arrival
+        if not np.isfinite(frame.stamp) or frame.stamp <= 0:
+            raise UserError("bad stamp")
+        pos = frame.positions
+        if not np.isfinite(pos).any():
+            raise UserError("no finite coordinate")
+        if np.nanmax(np.abs(np.where(np.isfinite(pos), pos, 0.0))) > ABSURD_COORDINATE_M:
+            pos = np.where(np.abs(pos) > ABSURD_COORDINATE_M, np.nan, pos)  # glitching joints become missing
+        m = to_canonical(pos, 30.0, frame.joint_names or None, frame.skeleton_format, frame.up_axis or None,
+                         frame.confidences)
+        if m.valid.sum() < 4:
+            raise UserError("fewer than 4 usable joints")
+        with self._lock:
+            track = self.tracks.get(frame.track_id)
+            if track is None:
+                if len(self.tracks) >= self.config.max_tracks:
+                    raise UserError(f"more than {self.config.max_tracks} tracks")
+                track = self.tracks[frame.track_id] = Track()
+            self._insert(track, frame.stamp, m.positions[0], m.valid[0])
+            track.last_arrival = arrival
+            track.frame_id = frame.frame_id
+            track.arrivals.append(arrival)
+
+    def _insert(self, track: Track, t: float, pos: np.ndarray, valid: np.ndarray) -> None:
+        if track.times and t < track.times[-1] - CLOCK_JUMP_S:
+            self.events["clock_jump_reset"] += 1
+            track.times.clear(), track.positions.clear(), track.valid.clear()
+            track.last_inferred, track.smoothed = -np.inf, None
+        i = bisect.bisect_left(track.times, t)
+        if i < len(track.times) and abs(track.times[i] - t) < 1e-6:
+            self.events["duplicate_stamp"] += 1
+            return
+        if track.times and t < track.times[-1] - self.window_s:
+            self.events["late_frame"] += 1
+            return
+        if i == len(track.times):
+            track.times.append(t)
+            track.positions.append(pos)
+            track.valid.append(valid)
+        else:  # out of order but recent: insert in place
+            self.events["reordered"] += 1
+            track.times.insert(i, t)
+            track.positions.insert(i, pos)
+            track.valid.insert(i, valid)
+        while len(track.times) > self.capacity or (track.times and track.times[0] < track.times[-1] - 2 *
+                                                   self.window_s):
+            track.times.pop(0)
+            track.positions.popleft()
+            track.valid.popleft()
+
+    # --- inference -----------------------------------------------------------------------------------------
+    def drop_silent(self, now: float | None = None) -> list[str]:
+        """Remove tracks silent for longer than the timeout; returns their ids."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            gone = [k for k, tr in self.tracks.items() if now - tr.last_arrival > self.config.track_timeout_s]
+            for k in gone:
+                del self.tracks[k]
+        self.events["track_timeout"] += len(gone)
+        return gone
+
+    def _due_windows(self):
+        stride_s = self.config.stride_frames / self.runtime.norm.fps
+        due = []
+        with self._lock:
+            for tid, tr in self.tracks.items():
+                if len(tr.times) < 2 or tr.times[-1] - tr.last_inferred < stride_s - 1e-6:
+                    continue
+                end = tr.times[-1]
+                if end - tr.times[0] < self.config.min_window_fraction * self.window_s:
+                    continue
+                lo = bisect.bisect_left(tr.times, end - self.window_s)
+                times = np.array(tr.times[lo:])
+                pos = np.stack(list(tr.positions)[lo:])
+                valid = np.stack(list(tr.valid)[lo:])
+                tr.last_inferred = end
+                due.append((tid, times, pos, valid, tr.last_arrival))
+        return due
+
+    def run_due(self) -> list[TrackResult]:
+        """Recognize every track with a new stride of motion (one batched ONNX call)."""
+        due = self._due_windows()
+        if not due:
+            return []
+        fps = self.runtime.norm.fps
+        t0 = time.perf_counter()
+        windows = []
+        for _, times, pos, valid, _ in due:
+            rpos, rvalid, _ = resample_times(pos, times, fps, valid=valid)
+            windows.append((rpos, rvalid))
+        emb = self.runtime.motion_encoder.encode_windows(windows)
+        scores = self.runtime.labels.scores(emb)
+        results = []
+        with self._lock:
+            for (tid, times, _, _, arrival), row in zip(due, scores, strict=True):
+                tr = self.tracks.get(tid)
+                if tr is None:
+                    continue
+                results.append(self._decide(tid, tr, row, float(times[0]), float(times[-1]), arrival))
+        self.latencies_ms.append((time.perf_counter() - t0) * 1000.0)
+        return results
+
+    def _decide(self, tid: str, tr: Track, row: np.ndarray, t0: float, t1: float, arrival: float) -> TrackResult:
+        c = self.config
+        if tr.smoothed is None or tr.smoothed.shape != row.shape:
+            tr.smoothed = row.copy()
+        else:
+            tr.smoothed = c.smoothing * tr.smoothed + (1.0 - c.smoothing) * row
+        labels = self.runtime.labels.labels
+        top_labels, top_scores = self.runtime.labels.top_k(tr.smoothed, c.top_k)
+        best, best_score = top_labels[0], top_scores[0]
+        current = tr.label if tr.label in labels else ""
+        if best_score < c.min_score:
+            tr.label = ""
+        elif current and current != best:
+            cur_score = float(tr.smoothed[labels.index(current)])
+            if best_score > cur_score + c.hysteresis or cur_score < c.min_score:
+                tr.label = best
+        else:
+            tr.label = best
+        score = float(tr.smoothed[labels.index(tr.label)]) if tr.label else best_score
+        return TrackResult(tid, tr.label, score, top_labels, top_scores, t0, t1, tr.frame_id, arrival)
+
+    def reset_labels(self, labels: list[str]) -> None:
+        """New label set: re-embed and forget smoothed scores."""
+        self.runtime.labels.set_labels(labels)
+        with self._lock:
+            for tr in self.tracks.values():
+                tr.smoothed, tr.label = None, ""
+
+    def input_rates(self) -> dict[str, float]:
+        """Messages per second per track over the recent arrivals."""
+        with self._lock:
+            out = {}
+            for tid, tr in self.tracks.items():
+                a = tr.arrivals
+                out[tid] = (len(a) - 1) / (a[-1] - a[0]) if len(a) > 1 and a[-1] > a[0] else 0.0
+            return out
