@@ -67,6 +67,12 @@ PARAMETERS: dict[str, tuple[object, str]] = {
 }
 
 
+def reason_key(message: str) -> str:
+    """A short, stable diagnostics key for a rejection message ("smpl22 has 22 joints, got 5" -> itself,
+    "unknown skeleton format 'x'; known: ..." -> "unknown skeleton format 'x'")."""
+    return message.split(";")[0].split(" (")[0][:60]
+
+
 class ActionRecognitionNode(ManagedNode):
     """Managed node: configure loads the model, activate subscribes and starts the inference worker."""
 
@@ -164,14 +170,14 @@ class ActionRecognitionNode(ManagedNode):
         try:
             self.recognizer.add_frame(frame)
         except UserError as exc:
-            reason = str(exc).split(" (")[0]
+            reason = reason_key(str(exc))
             self.rejected[reason] += 1
             self.throttle.warn(reason, f"rejected skeleton from track {frame.track_id!r}: {exc}")
 
     def _reject(self, reason: str) -> None:
         self.received += 1
-        self.rejected[reason] += 1
-        self.throttle.warn(reason, f"rejected message: {reason}")
+        self.rejected[reason_key(reason)] += 1
+        self.throttle.warn(reason_key(reason), f"rejected message: {reason}")
 
     def _on_skeleton(self, msg: Skeleton) -> None:
         try:
