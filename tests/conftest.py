@@ -152,3 +152,22 @@ def tiny_model_dir(tiny_run, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny_model")
     export_model(tiny_run / "best.pt", out, log=lambda *a: None)
     return out
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Path:
+    """The model folder committed in the repo (trained on the CMU training subjects)."""
+    path = REPO / "models"
+    assert (path / "model.json").is_file(), "models/ has no exported model (run the README's training command)"
+    return path
+
+
+@pytest.fixture(scope="session")
+def test_split_library(shipped_model, cmu_cache, tmp_path_factory) -> Path:
+    """A motion library of the held-out CMU test clips, embedded with the shipped model."""
+    from motion_text_node.data.cache import DatasetCache
+    from motion_text_node.runtime.engine import MotionTextRuntime, build_library
+
+    rt = MotionTextRuntime(shipped_model, library=None)
+    lib = build_library(rt, DatasetCache(cmu_cache).clips("test"), progress=False)
+    return lib.save(tmp_path_factory.mktemp("library") / "test_library.npz")

@@ -125,7 +125,7 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
         raise UserError(f"AMASS file not found: {path}")
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable .npz file ({exc})") from exc
     with data:
         keys = set(data.files)
@@ -224,7 +224,7 @@ def _read_model_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays smplx.SMPLH reads, checked for presence and shape (other keys are left unread)."""
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable SMPL+H model .npz ({exc})") from exc
     with data:
         missing = [k for k in _MODEL_KEYS if k not in data.files]

@@ -81,7 +81,7 @@ def parse_bvh(text: str, path: str = "<string>") -> BvhData:
             raise _error(path, f"expected OFFSET in {name}")
         offset = np.array([take_float() for _ in range(3)])
         joint = BvhJoint(name, stack[-1] if stack else -1, offset)
-        if not name.endswith("_end") or tokens[pos] == "CHANNELS":
+        if not name.endswith("_end") or (pos < len(tokens) and tokens[pos] == "CHANNELS"):
             if take() != "CHANNELS":
                 raise _error(path, f"expected CHANNELS in {name}")
             count_tok = take()

@@ -56,7 +56,7 @@ def load_npz_clip(path: str | Path) -> Clip:
     if not np.issubdtype(positions.dtype, np.number):
         raise UserError(f"{path}: positions must be numbers, got {positions.dtype}")
     try:
-        names = [str(n) for n in arrays["joint_names"].tolist()] if "joint_names" in arrays else None
+        names = [str(n) for n in np.atleast_1d(arrays["joint_names"]).tolist()] if "joint_names" in arrays else None
         fmt = _scalar_str(arrays["skeleton_format"]) if "skeleton_format" in arrays else None
         up = _scalar_str(arrays["up_axis"]) if "up_axis" in arrays else None
         text = _scalar_str(arrays["text"]) if "text" in arrays else ""

@@ -1,0 +1,186 @@
+"""Node benchmark: end-to-end latency of action_recognition_node (Skeleton published -> ActionLabel received)
+for 1, 10, 30 simultaneous tracks at 30 Hz over loopback DDS, the highest sustained track count, and the same
+runtime without DDS (what transport costs).
+
+Latency = receive time of an ActionLabel minus its ``window_end``: the capture stamp of the newest frame in
+the window, which the publisher sets to the publish time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from motion_text_node.bench.table import pct, render
+
+RATE_HZ = 30.0
+
+
+def _synthetic_walk(frames: int = 300) -> np.ndarray:
+    """A canonical standing pose with swinging arms (no dataset needed for a benchmark)."""
+    from motion_text_node.skeleton.canonical import CANONICAL_BONE_LENGTHS, CANONICAL_PARENTS
+
+    rest = np.zeros((22, 3), np.float32)
+    dirs = {1: (0, .5, -.8), 2: (0, -.5, -.8), 3: (0, 0, 1), 4: (0, 0, -1), 5: (0, 0, -1), 6: (0, 0, 1),
+            7: (0, 0, -1), 8: (0, 0, -1), 9: (0, 0, 1), 10: (1, 0, -.3), 11: (1, 0, -.3), 12: (0, 0, 1),
+            13: (0, .6, .8), 14: (0, -.6, .8), 15: (0, 0, 1), 16: (0, 1, .3), 17: (0, -1, .3), 18: (0, .3, -1),
+            19: (0, -.3, -1), 20: (0, .2, -1), 21: (0, -.2, -1)}
+    for j, p in enumerate(CANONICAL_PARENTS):
+        if p >= 0:
+            d = np.array(dirs[j], np.float32)
+            rest[j] = rest[p] + d / np.linalg.norm(d) * CANONICAL_BONE_LENGTHS[j]
+    rest[:, 2] += 0.95
+    t = np.arange(frames) / RATE_HZ
+    out = np.repeat(rest[None], frames, 0)
+    for j, sign in ((20, 1), (21, -1), (18, 1), (19, -1)):
+        out[:, j, 0] += sign * 0.25 * np.sin(2 * np.pi * t)[:] * (1.0 if j >= 20 else 0.5)
+    return out
+
+
+def publish_main(tracks: int, seconds: float) -> None:
+    """Subprocess: publish ``tracks`` Skeleton streams at 30 Hz for ``seconds`` (stamps = publish time)."""
+    import rclpy
+    from geometry_msgs.msg import Point
+    from motion_text_interfaces.msg import Skeleton
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from motion_text_node.ros.conversions import fill_skeleton_msg
+
+    rclpy.init()
+    node = rclpy.create_node("bench_publisher")
+    pub = node.create_publisher(Skeleton, "skeleton", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+    motion = _synthetic_walk()
+    deadline = time.monotonic() + 30
+    while pub.get_subscription_count() < 2 and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    print("READY", flush=True)
+    t0, k = time.monotonic(), 0
+    while time.monotonic() - t0 < seconds:
+        for i in range(tracks):
+            msg = fill_skeleton_msg(Skeleton(), Point, time.time(), f"t{i}", motion[(k + 7 * i) % len(motion)])
+            pub.publish(msg)
+        k += 1
+        delay = t0 + k / RATE_HZ - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    print("DONE", flush=True)
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+
+def _wait_line(proc: subprocess.Popen, word: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    buf = ""
+    while time.monotonic() < deadline:
+        chunk = proc.stdout.read() or ""
+        buf += chunk
+        if word in buf:
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1) -> dict:
+    """Run node + publisher processes; collect ActionLabels here; latency stats and backlog check."""
+    import rclpy
+    from motion_text_interfaces.msg import ActionLabel
+    from rclpy.executors import SingleThreadedExecutor
+
+    from motion_text_node.ros.conversions import stamp_to_sec
+
+    env = dict(os.environ)
+    node = subprocess.Popen([sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
+                             "-p", f"model_dir:={model_dir}", "-p", "qos_reliability:=reliable", "-p",
+                             f"threads:={threads}", "-p", "qos_depth:=200", "-p", "max_tracks:=256"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    pub = None
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    try:
+        if not _wait_line(node, "ready", 60):
+            raise RuntimeError("recognition node did not start")
+        listener = rclpy.create_node("bench_listener", context=ctx)
+        ex = SingleThreadedExecutor(context=ctx)
+        ex.add_node(listener)
+        got: list[tuple[float, float, str]] = []
+        listener.create_subscription(ActionLabel, "actions",
+                                     lambda m: got.append((time.time(), stamp_to_sec(m.window_end), m.track_id)), 500)
+        pub = subprocess.Popen([sys.executable, "-m", "motion_text_node.bench.nodes", "--publish", str(tracks),
+                                str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        t_end = time.monotonic() + seconds + 40
+        while time.monotonic() < t_end and pub.poll() is None:
+            ex.spin_once(timeout_sec=0.05)
+        t_drain = time.monotonic() + 2
+        while time.monotonic() < t_drain:
+            ex.spin_once(timeout_sec=0.05)
+    finally:
+        for p in (pub, node):
+            if p is not None and p.poll() is None:
+                p.send_signal(2)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        rclpy.try_shutdown(context=ctx)
+    lat = np.array([(r - w) * 1000.0 for r, w, _ in got])
+    half = len(lat) // 2
+    expected = tracks * seconds * RATE_HZ / 10.0  # one label per track per stride (10 frames)
+    return {"tracks": tracks, "labels": len(got), "expected": expected, "lat": lat,
+            "growth_ms": pct(lat[half:], 50) - pct(lat[:half], 50) if half else float("nan")}
+
+
+def measure_in_process(model_dir, tracks: int, frames: int = 300, threads: int = 1) -> np.ndarray:
+    """The same recognizer without DDS: add_frame for every track, then run_due; ms per triggered result."""
+    from motion_text_node.ros.conversions import SkeletonFrame
+    from motion_text_node.runtime.engine import MotionTextRuntime
+    from motion_text_node.runtime.stream import StreamRecognizer
+
+    rt = MotionTextRuntime(model_dir, library=None, providers="cpu", threads=threads)
+    rec = StreamRecognizer(rt)
+    motion = _synthetic_walk(frames)
+    lat = []
+    for k in range(frames):
+        t0 = time.perf_counter()
+        for i in range(tracks):
+            rec.add_frame(SkeletonFrame(1000.0 + k / RATE_HZ, f"t{i}", "smpl22", [], motion[k], None, "z"))
+        res = rec.run_due()
+        if res:
+            lat += [(time.perf_counter() - t0) * 1000.0] * len(res)
+    return np.array(lat)
+
+
+def node_tables(model_dir, threads: int = 1, counts=(1, 10, 30), seconds: float = 10.0) -> list[str]:
+    """Latency table over DDS, a sustained-tracks search, and the no-DDS comparison."""
+    rows, sustained = [], 0
+    for n in counts:
+        r = measure_dds(model_dir, n, seconds, threads)
+        ok = r["labels"] >= 0.8 * r["expected"] and (np.isnan(r["growth_ms"]) or r["growth_ms"] < 20)
+        sustained = max(sustained, n) if ok else sustained
+        inproc = measure_in_process(model_dir, n, threads=threads)
+        rows.append([n, f"{r['labels']}/{int(r['expected'])}", pct(r["lat"], 50), pct(r["lat"], 95),
+                     pct(r["lat"], 99), r["growth_ms"], pct(inproc, 50), pct(inproc, 95),
+                     pct(r["lat"], 50) - pct(inproc, 50), "yes" if ok else "no"])
+    n = max(counts)
+    while sustained == n and n < 240:  # keep doubling while it keeps up
+        n *= 2
+        r = measure_dds(model_dir, n, seconds, threads)
+        ok = r["labels"] >= 0.8 * r["expected"] and r["growth_ms"] < 20
+        rows.append([n, f"{r['labels']}/{int(r['expected'])}", pct(r["lat"], 50), pct(r["lat"], 95),
+                     pct(r["lat"], 99), r["growth_ms"], "-", "-", "-", "yes" if ok else "no"])
+        sustained = n if ok else sustained
+    header = ["tracks @30 Hz", "labels/expected", "DDS p50", "DDS p95", "DDS p99", "p50 growth 2nd-1st half",
+              "no-DDS p50", "no-DDS p95", "transport+scheduling p50", "sustained"]
+    return [render(f"Recognition node end-to-end latency (ms, stride 10 frames, {threads} ORT thread(s))", header,
+                   rows), f"Highest sustained track count measured: {sustained}."]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--publish":
+        publish_main(int(sys.argv[2]), float(sys.argv[3]))

@@ -1,0 +1,159 @@
+"""The ROS 2 nodes as real processes on loopback DDS, fed with real CMU motion."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import REPO
+from diagnostic_msgs.msg import DiagnosticArray
+from motion_text_interfaces.msg import ActionLabel, MotionClip
+from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from ros_helpers import spin_until
+from std_srvs.srv import Trigger
+
+from motion_text_node.data.cache import DatasetCache
+from motion_text_node.runtime.library import MotionLibrary
+
+
+def recognition_node(model, *params: str) -> list[str]:
+    args = [sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
+            "--params-file", str(REPO / "config" / "action_recognition.yaml"), "-p", f"model_dir:={model}",
+            "-p", "qos_reliability:=reliable"]
+    for p in params:
+        args += ["-p", p]
+    return args
+
+
+def publisher(fixture_script, cache, *clips: str, extra=()) -> list[str]:
+    return fixture_script("skeleton_publisher.py", str(cache), *clips, "--reliable", *extra)
+
+
+def collect(node, executor, msg_type, topic, predicate, timeout=40.0):
+    got = []
+    node.create_subscription(msg_type, topic, got.append, 50)
+    ok = spin_until(executor, lambda: predicate(got), timeout=timeout)
+    return ok, got
+
+
+def call(node, executor, srv_type, name, request, timeout=20.0):
+    client = node.create_client(srv_type, name)
+    assert client.wait_for_service(timeout_sec=timeout), f"{name} never appeared"
+    future = client.call_async(request)
+    executor.spin_until_future_complete(future, timeout_sec=timeout)
+    assert future.done(), f"{name} did not answer"
+    return future.result()
+
+
+def test_streamed_clips_are_recognized_per_track(shipped_model, cmu_cache, ros_node, start_process,
+                                                 fixture_script) -> None:
+    node, executor = ros_node
+    start_process(recognition_node(shipped_model, "top_k:=5", "min_score:=-1.0"), ready_line="ready")
+    # Two people at once: a held-out climber (subject 14) and a salsa dancer.
+    start_process(publisher(fixture_script, cmu_cache, "14_33:climber", "60_02:dancer", extra=["--loop"]))
+
+    def enough(msgs):
+        tracks = {m.track_id for m in msgs}
+        return {"climber", "dancer"} <= tracks and len(msgs) >= 16
+
+    ok, msgs = collect(node, executor, ActionLabel, "actions", enough)
+    assert ok, f"only {len(msgs)} labels from {sorted({m.track_id for m in msgs})}"
+    for track, expected in (("climber", "climb"), ("dancer", "dance")):
+        mine = [m for m in msgs if m.track_id == track][-4:]
+        hits = sum(expected in list(m.top_labels) for m in mine)
+        assert hits >= 3, (track, [list(m.top_labels) for m in mine])
+        assert all(m.window_end.sec >= m.window_start.sec for m in mine)
+        assert len(mine[-1].top_labels) == 5 == len(mine[-1].top_scores)
+
+
+def test_malformed_messages_are_counted_and_the_node_keeps_going(shipped_model, cmu_cache, ros_node,
+                                                                 start_process, fixture_script) -> None:
+    node, executor = ros_node
+    start_process(recognition_node(shipped_model, "diagnostics_period_s:=0.3"), ready_line="ready")
+    start_process(publisher(fixture_script, cmu_cache, "12_01:walker", extra=["--bad", "10", "--loop"]))
+    labels, diags = [], []
+    node.create_subscription(ActionLabel, "actions", labels.append, 50)
+    node.create_subscription(DiagnosticArray, "diagnostics", diags.append, 10)
+
+    def rejected():
+        for d in diags[::-1]:
+            values = {kv.key: kv.value for kv in d.status[0].values}
+            return int(values.get("rejected_total", 0))
+        return 0
+
+    assert spin_until(executor, lambda: rejected() >= 10 and labels, timeout=40), (rejected(), len(labels))
+    values = {kv.key: kv.value for kv in diags[-1].status[0].values}
+    assert any(k.startswith("rejected/") for k in values) and "rate_hz/walker" in values
+    assert diags[-1].status[0].level == bytes([1])  # WARN while messages are being rejected
+
+
+def test_label_list_changes_at_run_time(shipped_model, cmu_cache, ros_node, start_process, fixture_script) -> None:
+    node, executor = ros_node
+    start_process(recognition_node(shipped_model, "stride_frames:=5"), ready_line="ready")
+    start_process(publisher(fixture_script, cmu_cache, "12_01:walker", extra=["--loop"]))
+    ok, _ = collect(node, executor, ActionLabel, "actions", lambda m: len(m) >= 2)
+    assert ok
+    new = ["jump", "sit down", "wave with the left hand"]
+    value = ParameterValue(type=ParameterType.PARAMETER_STRING_ARRAY, string_array_value=new)
+    result = call(node, executor, SetParameters, "action_recognition_node/set_parameters",
+                  SetParameters.Request(parameters=[Parameter(name="labels", value=value)]))
+    assert result.results[0].successful, result.results[0].reason
+    after = []
+    node.create_subscription(ActionLabel, "actions", after.append, 50)
+    assert spin_until(executor, lambda: len(after) >= 3, timeout=20)
+    assert all(set(m.top_labels) <= set(new) for m in after[1:])
+
+
+def test_retrieval_and_description_services(shipped_model, test_split_library, cmu_cache, ros_node,
+                                            start_process) -> None:
+    node, executor = ros_node
+    start_process([sys.executable, "-m", "motion_text_node.ros.motion_retrieval_node", "--ros-args",
+                   "-p", f"model_dir:={shipped_model}", "-p", f"library:={test_split_library}"], ready_line="ready")
+    lib = MotionLibrary.load(test_split_library)
+    for text in ("climb ladder", "sit on stepstool, stand up"):
+        res = call(node, executor, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text=text, top_k=3))
+        assert res.success, res.message
+        expected = {i for i, d in zip(lib.ids, lib.descriptions, strict=True) if d == text}
+        assert res.motions[0].id in expected, (text, [(m.id, m.description) for m in res.motions])
+        best = res.motions[0]
+        assert best.num_frames > 0 and len(best.positions) == best.num_frames * 22 * 3
+        assert res.motions[0].score >= res.motions[-1].score
+    slim = call(node, executor, RetrieveMotion, "retrieve_motion",
+                RetrieveMotion.Request(text="walk", top_k=2, omit_positions=True))
+    assert slim.success and not slim.motions[0].positions and slim.motions[0].num_frames > 0
+    for bad in (RetrieveMotion.Request(text="", top_k=3), RetrieveMotion.Request(text="walk", top_k=0),
+                RetrieveMotion.Request(text="walk", top_k=10_000), RetrieveMotion.Request(text="x" * 5000, top_k=1)):
+        res = call(node, executor, RetrieveMotion, "retrieve_motion", bad)
+        assert not res.success and res.message
+    # Motion to text: a held-out climbing clip sent as a MotionClip, ranked among candidate texts.
+    clip = DatasetCache(cmu_cache).clip("14_33").motion
+    msg = MotionClip(id="q", fps=30.0, skeleton_format="smpl22", joint_names=list(clip.joint_names),
+                     num_frames=clip.num_frames, positions=clip.positions.ravel().tolist())
+    res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(
+        motion=msg, top_k=2, candidate_texts=["climb a ladder", "dance salsa", "drink soda"]))
+    assert res.success and res.texts[0] == "climb a ladder", (res.texts, list(res.scores))
+    res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(top_k=2))
+    assert not res.success and "no frames" in res.message
+    assert call(node, executor, Trigger, "reload_library", Trigger.Request()).success
+
+
+def test_missing_model_is_one_error_line_and_exit_code(tmp_path) -> None:
+    for module in ("action_recognition_node", "motion_retrieval_node"):
+        t0 = time.time()
+        proc = subprocess.run([sys.executable, "-m", f"motion_text_node.ros.{module}", "--ros-args", "-p",
+                               f"model_dir:={tmp_path / 'nope'}"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr and "no model.json" in proc.stderr
+        assert time.time() - t0 < 60
+
+
+@pytest.mark.parametrize("bad_labels", ["labels_file:=/nonexistent/labels.yaml"])
+def test_missing_label_file_fails_configure(shipped_model, bad_labels) -> None:
+    proc = subprocess.run([sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
+                           "-p", f"model_dir:={shipped_model}", "-p", bad_labels], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1 and "label file not found" in proc.stderr and "Traceback" not in proc.stderr
