@@ -1,0 +1,257 @@
+"""Replay evaluation: play a converted bag into the live recognition node (a real process over DDS), record
+its ActionLabels, and score them against the bag's ground truth; ``offline`` runs the same frames straight
+through the runtime (no DDS), so the report shows what transport changes.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from motion_text_node.bag.convert import GroundTruthSegment, read_ground_truth
+from motion_text_node.bag.info import open_reader
+from motion_text_node.bag.types import SKELETON_TYPE, ensure_type
+from motion_text_node.errors import UserError
+from motion_text_node.ros.conversions import skeleton_msg_to_frame, stamp_to_sec
+
+SKELETON_TOPIC = "/skeleton"
+
+
+@dataclass
+class Prediction:
+    """One ActionLabel as the evaluation sees it (times in bag seconds)."""
+
+    track_id: str
+    window_start: float
+    window_end: float
+    label: str
+    top_labels: list[str]
+    received: float = 0.0  # wall time of receipt (online)
+    latency_ms: float = float("nan")
+
+
+def read_skeleton_frames(bag: str | Path):
+    """Every /skeleton message of a bag as ``SkeletonFrame`` (in stamp order per track)."""
+    store = ensure_type(SKELETON_TYPE)
+    frames = []
+    with open_reader(bag) as reader:
+        conns = [c for c in reader.connections if c.topic == SKELETON_TOPIC]
+        if not conns:
+            raise UserError(f"{bag}: no {SKELETON_TOPIC} topic")
+        for conn, _, data in reader.messages(connections=conns):
+            frames.append(skeleton_msg_to_frame(store.deserialize_cdr(data, conn.msgtype)))
+    return frames
+
+
+def truth_at(segments: list[GroundTruthSegment], track: str, t: float) -> str:
+    """Ground-truth label of ``track`` at bag time ``t`` ("" outside every segment)."""
+    for s in segments:
+        if s.track_id == track and s.start - 1e-6 <= t <= s.end + 1e-6:
+            return s.label
+    return ""
+
+
+def score(predictions: list[Prediction], segments: list[GroundTruthSegment]) -> dict:
+    """Per-window top-1/top-5 and per-class accuracy (truth at the window's end), detection delay."""
+    rows = [(p, truth_at(segments, p.track_id, p.window_end)) for p in predictions]
+    rows = [(p, t) for p, t in rows if t]
+    out: dict = {"windows": len(rows)}
+    if not rows:
+        return out
+    top1 = [p.top_labels[:1] == [t] for p, t in rows]
+    top5 = [t in p.top_labels[:5] for p, t in rows]
+    out["top1"] = 100.0 * float(np.mean(top1))
+    out["top5"] = 100.0 * float(np.mean(top5))
+    out["label_accuracy"] = 100.0 * float(np.mean([p.label == t for p, t in rows]))  # smoothed, hysteresis
+    classes = sorted({t for _, t in rows})
+    out["per_class"] = {c: 100.0 * float(np.mean([ok for (p, t), ok in zip(rows, top1, strict=True) if t == c]))
+                        for c in classes}
+    out["top1_norm"] = float(np.mean(list(out["per_class"].values())))
+    delays = []
+    for track in {s.track_id for s in segments}:
+        segs = sorted((s for s in segments if s.track_id == track), key=lambda s: s.start)
+        preds = sorted((p for p in predictions if p.track_id == track), key=lambda p: p.window_end)
+        for prev, seg in zip(segs, segs[1:], strict=False):
+            if seg.label == prev.label:
+                continue
+            hit = next((p.window_end for p in preds if seg.start <= p.window_end <= seg.end and p.label == seg.label),
+                       None)
+            delays.append(np.nan if hit is None else hit - seg.start)
+    if delays:
+        d = np.array(delays)
+        out["label_changes"] = len(d)
+        out["detected_changes"] = int(np.isfinite(d).sum())
+        out["detection_delay_s_median"] = float(np.nanmedian(d)) if np.isfinite(d).any() else None
+    lat = np.array([p.latency_ms for p in predictions if np.isfinite(p.latency_ms)])
+    if len(lat):
+        out["latency_ms"] = {q: float(np.percentile(lat, int(q[1:]))) for q in ("p50", "p95", "p99")}
+    return out
+
+
+def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None) -> list[Prediction]:
+    """The same recognition straight through the runtime: frames in stamp order, inference after each."""
+    from motion_text_node.runtime.engine import MotionTextRuntime
+    from motion_text_node.runtime.stream import StreamRecognizer
+
+    rec = StreamRecognizer(MotionTextRuntime(model_dir, labels=labels, library=None, providers="cpu"), config)
+    preds = []
+    for f in sorted(frames, key=lambda f: f.stamp):
+        rec.add_frame(f, arrival=f.stamp)
+        for r in rec.run_due():
+            preds.append(Prediction(r.track_id, r.window_start, r.window_end, r.label, r.top_labels))
+    return preds
+
+
+def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float = 1.0,
+               node_args: list[str] | None = None, startup_timeout: float = 90.0) -> tuple[list[Prediction], dict]:
+    """Start the recognition node process, play the bag into it, record its labels; (predictions, transport)."""
+    import rclpy
+    from motion_text_interfaces.msg import ActionLabel, Skeleton
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from motion_text_node.bag.play import BagPlayer
+
+    cmd = [sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
+           "-p", f"model_dir:={model_dir}", "-p", "qos_reliability:=reliable", "-p", "qos_depth:=200"]
+    if labels:
+        cmd += ["-p", "labels:=[" + ",".join(json.dumps(x) for x in labels) + "]"]
+    for a in node_args or []:
+        cmd += ["-p", a]
+    node_proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in node_proc.stdout:
+            lines.append(line.rstrip())
+            if "ready" in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    preds: list[Prediction] = []
+    seen: dict[tuple[str, float], float] = {}
+    try:
+        if not ready.wait(startup_timeout):
+            raise UserError("the recognition node did not start:\n" + "\n".join(lines[-5:]))
+        node = rclpy.create_node("bag_eval_listener", context=ctx)
+        ex = SingleThreadedExecutor(context=ctx)
+        ex.add_node(node)
+
+        def on_skeleton(msg) -> None:
+            seen[(msg.track_id, round(stamp_to_sec(msg.header.stamp), 6))] = time.time()
+
+        def on_label(msg) -> None:
+            end = stamp_to_sec(msg.window_end)
+            now = time.time()
+            sent = seen.get((msg.track_id, round(end, 6)))
+            preds.append(Prediction(msg.track_id, stamp_to_sec(msg.window_start), end, msg.label,
+                                    list(msg.top_labels), now, (now - sent) * 1000.0 if sent else float("nan")))
+
+        qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+        node.create_subscription(Skeleton, SKELETON_TOPIC, on_skeleton, qos)
+        node.create_subscription(ActionLabel, "/actions", on_label, qos)
+        player = BagPlayer(bag, rate=rate, topics=[SKELETON_TOPIC], wait_for_subscribers=2, wait_timeout=30)
+        stats_box: dict = {}
+        t = threading.Thread(target=lambda: stats_box.update(stats=player.play()), daemon=True)
+        t.start()
+        while t.is_alive():
+            ex.spin_once(timeout_sec=0.02)
+        drain = time.monotonic() + 1.5
+        while time.monotonic() < drain:
+            ex.spin_once(timeout_sec=0.02)
+        player.close()
+        stats = stats_box.get("stats")
+        published = stats.total if stats else 0
+        transport = {"published": published, "received_by_listener": len(seen),
+                     "dropped_before_listener": max(published - len(seen), 0),
+                     "max_publish_lateness_ms": 1000.0 * stats.max_lateness if stats else None}
+        node.destroy_node()
+    finally:
+        if node_proc.poll() is None:
+            node_proc.send_signal(signal.SIGINT)
+            try:
+                node_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                node_proc.kill()
+        rclpy.try_shutdown(context=ctx)
+    return preds, transport
+
+
+def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = False, labels: list[str] | None = None,
+                 out_dir: str | Path | None = None, rate: float = 1.0) -> dict:
+    """Offline and (unless ``offline_only``) online evaluation of a converted bag; writes the report files."""
+    bag, model_dir = Path(bag), Path(model_dir)
+    segments = read_ground_truth(bag)
+    gt_labels = sorted({s.label for s in segments if s.label})
+    if labels is None:
+        from motion_text_node.runtime.bundle import load_bundle
+
+        labels = list(dict.fromkeys(load_bundle(model_dir).default_labels + gt_labels))
+    frames = read_skeleton_frames(bag)
+    report: dict = {"bag": str(bag), "model": str(model_dir), "labels": labels, "frames": len(frames),
+                    "segments": len(segments), "tracks": sorted({s.track_id for s in segments})}
+    offline = run_offline(frames, model_dir, labels)
+    report["offline"] = score(offline, segments)
+    online = []
+    if not offline_only:
+        online, transport = run_online(bag, model_dir, labels, rate)
+        report["online"] = {**score(online, segments), "transport": transport}
+    if out_dir is not None:
+        write_report(report, Path(out_dir), segments, online or offline)
+    return report
+
+
+def format_report(report: dict) -> str:
+    """Markdown: online vs offline side by side."""
+    modes = [m for m in ("online", "offline") if m in report]
+    lines = [f"# Bag evaluation: {Path(report['bag']).name}", "",
+             f"{report['frames']} skeleton frames, {report['segments']} ground-truth segments, tracks "
+             f"{', '.join(report['tracks'])}; {len(report['labels'])} labels.", "",
+             "| metric | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+
+    def cell(mode: str, key: str) -> str:
+        v = report[mode].get(key)
+        return "n/a" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)
+
+    for key, name in (("windows", "windows scored"), ("top1", "top-1 %"), ("top5", "top-5 %"),
+                      ("top1_norm", "top-1-norm %"), ("label_accuracy", "smoothed label = truth %"),
+                      ("label_changes", "label changes"), ("detected_changes", "changes detected"),
+                      ("detection_delay_s_median", "detection delay, median s")):
+        lines.append(f"| {name} | " + " | ".join(cell(m, key) for m in modes) + " |")
+    if "online" in report:
+        o = report["online"]
+        lat = o.get("latency_ms", {})
+        lines += ["", "Online transport: " + ", ".join(f"{k} {v}" for k, v in o["transport"].items()),
+                  "End-to-end latency (skeleton received -> ActionLabel received), ms: "
+                  + (", ".join(f"{k} {v:.1f}" for k, v in lat.items()) if lat else "n/a")]
+    lines += ["", "Per class top-1 % (" + modes[-1] + "): " + ", ".join(
+        f"{k} {v:.0f}" for k, v in report[modes[-1]].get("per_class", {}).items())]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, out: Path, segments: list[GroundTruthSegment], preds: list[Prediction]) -> None:
+    """report.json, report.md and timeline.png (true vs predicted label over time, first track)."""
+    from motion_text_node.viz.plots import plot_timeline
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    (out / "report.md").write_text(format_report(report))
+    track = report["tracks"][0] if report["tracks"] else ""
+    mine = sorted((p for p in preds if p.track_id == track), key=lambda p: p.window_end)
+    if mine:
+        t0 = min(s.start for s in segments)
+        plot_timeline([p.window_end - t0 for p in mine], [truth_at(segments, track, p.window_end) for p in mine],
+                      [p.top_labels[0] for p in mine], out / "timeline.png",
+                      title=f"{Path(report['bag']).name}, track {track}: truth vs top-1")
+
