@@ -107,6 +107,8 @@ def _coerce(value: Any, like: Any, key: str) -> Any:
         return value
     if isinstance(like, str) and isinstance(value, str):
         return value
+    if isinstance(like, str) and isinstance(value, bool):  # YAML reads on/off as booleans
+        return "on" if value else "off"
     if isinstance(like, tuple) and isinstance(value, (list, tuple)) and len(value) == len(like):
         return tuple(_coerce(v, d, key) for v, d in zip(value, like, strict=True))
     raise UserError(f"{key}: expected {type(like).__name__}, got {value!r}")
