@@ -116,6 +116,29 @@ def test_rosbags_types_serialize_like_rclpy(ros_node) -> None:
         assert str(info.topic_type_hash) == store.hash_rihs01(name)
 
 
+def test_unknown_types_are_registered_from_installed_msg_files(tmp_path, monkeypatch) -> None:
+    from rosbags.typesys import Stores, get_typestore
+
+    from motion_text_node.bag.types import ensure_type
+    from motion_text_node.errors import UserError
+
+    msg = tmp_path / "prefix" / "share" / "my_pkg" / "msg"
+    msg.mkdir(parents=True)
+    (msg / "Inner.msg").write_text("float32 value\n")
+    (msg / "Outer.msg").write_text("std_msgs/Header header\nInner[] inners\ngeometry_msgs/Point where\n")
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path / "prefix"))
+    store = get_typestore(Stores.ROS2_JAZZY)
+    ensure_type("my_pkg/msg/Outer", store)
+    Outer, Inner = store.types["my_pkg/msg/Outer"], store.types["my_pkg/msg/Inner"]
+    header = store.types["std_msgs/msg/Header"](stamp=store.types["builtin_interfaces/msg/Time"](sec=1, nanosec=2),
+                                                frame_id="f")
+    value = Outer(header=header, inners=[Inner(value=1.5)], where=store.types["geometry_msgs/msg/Point"](x=1, y=2, z=3))
+    back = store.deserialize_cdr(store.serialize_cdr(value, "my_pkg/msg/Outer"), "my_pkg/msg/Outer")
+    assert back.inners[0].value == 1.5 and back.where.z == 3
+    with pytest.raises(UserError, match="unknown message type my_pkg/msg/Missing"):
+        ensure_type("my_pkg/msg/Missing", store)
+
+
 # -- convert -----------------------------------------------------------------------------------------------
 
 

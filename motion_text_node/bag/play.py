@@ -261,7 +261,7 @@ class BagPlayer:
                             msg = self._clock_cls()
                             msg.clock.sec, msg.clock.nanosec = divmod(clock_ns, 1_000_000_000)
                             self._clock_pub.publish(msg)
-                            next_clock = t_ns + self.clock_period_ns
+                            next_clock = t_ns + int(self.clock_period_ns * self.rate)  # clock_hz in wall time
                         if self.restamp:
                             payload = self._restamped(data, conn.msgtype, now0, first_ns)
                             last_stamp = now0 + int((t_ns - first_ns) / self.rate)

@@ -40,7 +40,7 @@ class StreamConfig:
     top_k: int = 5
     track_timeout_s: float = 2.0  # wall-clock silence after which a track is dropped
     max_tracks: int = 64
-    min_window_fraction: float = 0.5  # do not recognize before this fraction of a window is buffered
+    min_window_fraction: float = 0.25  # do not recognize before this fraction of a window is buffered
 
 
 @dataclass

@@ -1,0 +1,125 @@
+"""The live stream recognizer without ROS: ordering by stamps, faults (bursts, silences, clock jumps,
+duplicates), bounded memory, smoothing and hysteresis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from motion_text_node.data.cache import DatasetCache
+from motion_text_node.errors import UserError
+from motion_text_node.ros.conversions import SkeletonFrame
+from motion_text_node.runtime.engine import MotionTextRuntime
+from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
+
+
+@pytest.fixture(scope="module")
+def runtime(tiny_model_dir):
+    return MotionTextRuntime(tiny_model_dir, labels="walk, climb, dance", library=None)
+
+
+@pytest.fixture(scope="module")
+def walk(cmu_cache):
+    return DatasetCache(cmu_cache).clip("12_01").motion.positions
+
+
+def frame(pos, t, track="p", fmt="smpl22"):
+    return SkeletonFrame(t, track, fmt, [], pos, None, "z")
+
+
+def feed(rec, walk, t0=100.0, n=None, rate=30.0, track="p", arrival0=0.0):
+    results = []
+    for k in range(n or len(walk)):
+        rec.add_frame(frame(walk[k % len(walk)], t0 + k / rate, track), arrival=arrival0 + k / rate)
+        results += rec.run_due()
+    return results
+
+
+def test_labels_come_every_stride_once_enough_motion_is_buffered(runtime, walk) -> None:
+    rec = StreamRecognizer(runtime, StreamConfig(stride_frames=10))
+    res = feed(rec, walk, n=90)
+    assert len(res) >= 6
+    gaps = np.diff([r.window_end for r in res])
+    np.testing.assert_allclose(gaps, 10 / 30.0, atol=1e-6)
+    assert all(r.window_end - r.window_start <= runtime.norm.window_frames / runtime.norm.fps + 1e-6 for r in res)
+    assert all(r.top_labels[0] in ("walk", "climb", "dance") and len(r.top_labels) == 3 for r in res)
+
+
+def test_out_of_order_frames_give_the_same_windows(runtime, walk) -> None:
+    ordered = StreamRecognizer(runtime, StreamConfig(stride_frames=1000))
+    shuffled = StreamRecognizer(runtime, StreamConfig(stride_frames=1000))
+    stamps = 100.0 + np.arange(40) / 30.0
+    order = np.arange(40)
+    rng = np.random.default_rng(0)
+    for i in range(0, 40, 4):  # shuffle inside blocks of 4 (network reordering)
+        rng.shuffle(order[i:i + 4])
+    for k in range(40):
+        ordered.add_frame(frame(walk[k], stamps[k]), arrival=float(k))
+        shuffled.add_frame(frame(walk[order[k]], stamps[order[k]]), arrival=float(k))
+    assert shuffled.events["reordered"] > 0
+    a, b = ordered.tracks["p"], shuffled.tracks["p"]
+    assert a.times == b.times
+    np.testing.assert_allclose(np.stack(a.positions), np.stack(b.positions))
+
+
+def test_duplicates_late_frames_and_clock_jumps(runtime, walk) -> None:
+    rec = StreamRecognizer(runtime)
+    feed(rec, walk, n=60)
+    n = len(rec.tracks["p"].times)
+    rec.add_frame(frame(walk[0], 100.0 + 59 / 30.0))  # duplicate stamp
+    assert rec.events["duplicate_stamp"] == 1 and len(rec.tracks["p"].times) == n
+    rec.add_frame(frame(walk[0], 100.0 + 59 / 30.0 - 1.51))  # older than a window (1 s) but no clock jump: late
+    assert rec.events["late_frame"] == 1
+    rec.add_frame(frame(walk[0], 50.0))  # far in the past: the sender's clock jumped back
+    assert rec.events["clock_jump_reset"] == 1 and rec.tracks["p"].times == [50.0]
+    res = feed(rec, walk, t0=50.0 + 1 / 30.0, n=40)  # and labels resume on the new clock
+    assert res and res[-1].window_end < 60.0
+
+
+def test_bursts_and_long_streams_keep_memory_bounded(runtime, walk) -> None:
+    rec = StreamRecognizer(runtime)
+    feed(rec, walk, n=3000, rate=300.0)  # 10x the rate for 10 s
+    tr = rec.tracks["p"]
+    assert len(tr.times) <= rec.capacity and len(tr.positions) == len(tr.times)
+    assert tr.times[-1] - tr.times[0] <= 2 * rec.window_s + 1e-6
+
+
+def test_silent_tracks_are_dropped_and_tracks_stay_separate(runtime, walk) -> None:
+    rec = StreamRecognizer(runtime, StreamConfig(track_timeout_s=1.0))
+    for k in range(60):
+        rec.add_frame(frame(walk[k], 100 + k / 30, "a"), arrival=k / 30)
+        rec.add_frame(frame(walk[-k - 1], 100 + k / 30, "b"), arrival=k / 30)
+    res = rec.run_due()
+    assert {r.track_id for r in res} == {"a", "b"}
+    assert rec.drop_silent(now=60 / 30 + 0.5) == []
+    assert sorted(rec.drop_silent(now=60 / 30 + 1.5)) == ["a", "b"] and not rec.tracks
+
+
+def test_bad_frames_are_rejected_with_a_reason(runtime) -> None:
+    rec = StreamRecognizer(runtime, StreamConfig(max_tracks=1))
+    good = np.zeros((22, 3), np.float32)
+    good[:, 2] = np.linspace(0, 1.7, 22)
+    for bad, reason in ((frame(np.full((22, 3), np.nan, np.float32), 1.0), "no finite"),
+                        (frame(good[:5], 1.0), "22 joints"),
+                        (frame(good, float("nan")), "stamp"),
+                        (frame(good, 1.0, fmt="openpose"), "unknown skeleton format"),
+                        (frame(np.full((22, 3), 1e4, np.float32), 1.0), "no joint maps")):
+        with pytest.raises(UserError, match=reason):
+            rec.add_frame(bad)
+    rec.add_frame(frame(good, 1.0, track="a"))
+    with pytest.raises(UserError, match="more than 1 tracks"):
+        rec.add_frame(frame(good, 1.0, track="b"))
+
+
+def test_hysteresis_keeps_the_label_until_another_clearly_wins(runtime) -> None:
+    rec = StreamRecognizer(runtime, StreamConfig(smoothing=0.0, hysteresis=0.1, min_score=-1.0))
+    tr = rec.tracks.setdefault("p", __import__("motion_text_node.runtime.stream", fromlist=["Track"]).Track())
+    labels = runtime.labels.labels
+    first = rec._decide("p", tr, np.array([0.5, 0.1, 0.0]), 0, 1, 0)
+    assert first.label == labels[0]
+    close = rec._decide("p", tr, np.array([0.45, 0.5, 0.0]), 0, 1, 0)
+    assert close.label == labels[0]  # 0.5 does not beat 0.45 by 0.1
+    clear = rec._decide("p", tr, np.array([0.2, 0.6, 0.0]), 0, 1, 0)
+    assert clear.label == labels[1]
+    rec.config.min_score = 0.9
+    assert rec._decide("p", tr, np.array([0.2, 0.6, 0.0]), 0, 1, 0).label == ""
