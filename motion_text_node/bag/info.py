@@ -62,8 +62,8 @@ def read_metadata(bag: str | Path) -> dict:
         raise UserError(f"{path}: not a rosbag2 folder (no metadata.yaml)")
     try:
         meta = yaml.safe_load((path / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise UserError(f"{path}/metadata.yaml: unreadable ({exc})") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise UserError(f"{path}/metadata.yaml: unreadable ({str(exc).splitlines()[0][:200]})") from None
     if not isinstance(meta, dict):
         raise UserError(f"{path}/metadata.yaml: no rosbag2_bagfile_information mapping")
     return meta

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_info(bsub)
     _add_play(bsub)
     _add_record(bsub)
-    # Further actions (e.g. `bag eval`) register here, each with its own _add_<action>(bsub).
+    _add_eval(bsub)
 
 
 def _add_convert(bsub: argparse._SubParsersAction) -> None:
@@ -197,4 +197,39 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"recording {', '.join(recorder.topics)} to {args.out} (Ctrl-C stops)", flush=True)
         stats = recorder.spin(duration=args.duration, max_messages=args.max_messages)
     print(format_record_stats(stats))
+    return 0
+
+
+def _add_eval(bsub: argparse._SubParsersAction) -> None:
+    e = bsub.add_parser(
+        "eval", help="replay a converted bag through the live recognition node and score it",
+        description="Start action_recognition_node (a real process), play BAG's /skeleton into it, record its "
+        "ActionLabels and score them against the bag's ground truth: per-window top-1/top-5, per-class accuracy, "
+        "detection delay after a label change, end-to-end latency, dropped messages. The same frames also run "
+        "straight through the runtime (offline), so the report shows what transport changes.")
+    e.add_argument("bag", type=Path, help="bag written by `motion-text bag convert`")
+    e.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped models/)")
+    e.add_argument("--labels", help="labels (comma list or file); default: the model's labels + the bag's")
+    e.add_argument("--offline", action="store_true", help="offline evaluation only (no node, no DDS)")
+    e.add_argument("--rate", type=float, default=1.0, help="playback speed factor")
+    e.add_argument("--json", type=Path, help="also write the JSON report here")
+    e.add_argument("--out", type=Path, default=Path("reports/bag_eval"), help="report folder (report.md, "
+                   "report.json, timeline.png)")
+    e.set_defaults(func=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from motion_text_node.bag.evaluate import evaluate_bag, format_report
+    from motion_text_node.paths import models_dir
+    from motion_text_node.runtime.label_bank import parse_labels
+
+    labels = parse_labels(args.labels) if args.labels else None
+    report = evaluate_bag(args.bag, args.model or models_dir(), offline_only=args.offline, labels=labels,
+                          out_dir=args.out, rate=args.rate)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}/report.md, report.json, timeline.png")
     return 0
