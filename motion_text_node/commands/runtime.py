@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--checkpoint", required=True, help="checkpoint file or run folder (best.pt)")
     x.add_argument("--out", type=Path, default=models_dir(), help="model folder to write")
     x.add_argument("--labels", help="default recognition labels (comma list or file); default: CMU action classes")
-    x.add_argument("--fp32-text", action="store_true", help="keep the text encoder in float32 (90 MB)")
+    x.add_argument("--text-weights", default="fp16", choices=["fp16", "int8", "fp32"],
+                   help="text encoder weights: fp16 (46 MB, default), int8 (23 MB, lossy), fp32 (90 MB)")
     x.set_defaults(func=run_export)
 
     lib = sub.add_parser("library", help="build or inspect a motion library for retrieval")
@@ -66,7 +67,7 @@ def run_export(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.label_bank import parse_labels
 
     labels = parse_labels(args.labels) if args.labels else None
-    export_model(args.checkpoint, args.out, labels=labels, quantize_text=not args.fp32_text)
+    export_model(args.checkpoint, args.out, labels=labels, text_weights=args.text_weights)
     print(f"wrote {args.out}/model.json, motion_encoder.onnx, text_encoder.onnx, tokenizer.json")
     return 0
 

@@ -1,8 +1,11 @@
 """Export a trained contrastive model to a runtime model folder (ONNX + tokenizer + model.json), parity-checked.
 
 The motion encoder is exported in float32 (parity with torch <= 1e-4 at several lengths and batch sizes). The
-text tower (MiniLM backbone + mean pooling + projection) is exported in float32, checked the same way, then
-weight-quantized to int8 (4x smaller: the fp32 graph is 90 MB) and checked by cosine similarity to torch.
+text tower (MiniLM backbone + mean pooling + projection) is exported in float32 and checked the same way; by
+default its weights are then stored as float16 (computation stays float32: each weight is cast back at load),
+which halves the file (90 -> 46 MB) at a measured max difference of about 2e-4 (cosine 0.9999999). int8
+dynamic quantization (23 MB) was measured too and rejected as default: the trained projection amplifies its
+error to cosine 0.89-0.98 in the shared space.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from motion_text_node.train.evaluate import LoadedModel, load_contrastive
 
 PARITY_LENGTHS = (2, 30, 60, 150, 300)
 PARITY_TOLERANCE = 1e-4
-QUANTIZED_MIN_COSINE = 0.99
+WEIGHT_FORMATS = ("fp16", "int8", "fp32")
+MIN_COSINE = {"fp16": 0.9999, "int8": 0.98, "fp32": 0.999999}
 PARITY_SENTENCES = ("walk", "wave with the left hand", "a person jumps forward twice and then turns around",
                     "climb a ladder", "x")
 
@@ -100,6 +104,30 @@ def text_parity(lm: LoadedModel, path: Path) -> tuple[float, float]:
     return worst, min_cos
 
 
+def fp16_weights(src: Path, dst: Path, min_size: int = 1024) -> None:
+    """Store float32 initializers of at least ``min_size`` values as float16, each cast back to float32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    inits, casts = [], []
+    for init in graph.initializer:
+        if init.data_type == TensorProto.FLOAT and int(np.prod(init.dims)) >= min_size:
+            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "__fp16")
+            inits.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + "__cast"))
+        else:
+            inits.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    onnx.save(model, str(dst))
+
+
 def quantize(src: Path, dst: Path) -> None:
     """int8 dynamic weight quantization (MatMul/Gemm weights)."""
     import onnx
@@ -115,7 +143,7 @@ def quantize(src: Path, dst: Path) -> None:
 
 
 def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] | None = None,
-                 quantize_text: bool = True, log=print) -> dict:
+                 text_weights: str = "fp16", log=print) -> dict:
     """Export ``checkpoint`` into ``out_dir``; raises UserError when parity fails. Returns the parity report."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,15 +169,17 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         log(f"  fp32 parity: max |torch - onnx| {diff:.1e}")
         if diff > PARITY_TOLERANCE:
             raise UserError(f"text encoder parity {diff:.2e} above {PARITY_TOLERANCE}")
-        if quantize_text:
-            quantize(fp32, out / "text_encoder.onnx")
-            _, cos = text_parity(lm, out / "text_encoder.onnx")
-            report["text_int8_min_cosine"] = cos
-            log(f"  int8 weights: min cosine to torch {cos:.5f}")
-            if cos < QUANTIZED_MIN_COSINE:
-                raise UserError(f"quantized text encoder too far from torch (cosine {cos:.4f})")
-        else:
-            shutil.copy(fp32, out / "text_encoder.onnx")
+        if text_weights not in WEIGHT_FORMATS:
+            raise UserError(f"text weights must be one of {', '.join(WEIGHT_FORMATS)}")
+        final = out / "text_encoder.onnx"
+        {"fp16": fp16_weights, "int8": quantize, "fp32": shutil.copy}[text_weights](fp32, final)
+        if text_weights != "fp32":
+            diff, cos = text_parity(lm, final)
+            report[f"text_{text_weights}_max_abs_diff"] = diff
+            log(f"  {text_weights} weights: max |torch - onnx| {diff:.1e}, min cosine {cos:.7f}")
+        report["text_min_cosine"] = cos
+        if cos < MIN_COSINE[text_weights]:
+            raise UserError(f"{text_weights} text encoder too far from torch (cosine {cos:.5f})")
     shutil.copy(lm.text_encoder.path / "tokenizer.json", out / "tokenizer.json")
 
     meta = {
@@ -165,7 +195,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
                            "feature_dim": norm.feature_dim, "architecture": lm.config.model_config.encoder},
         "text_encoder": {"file": "text_encoder.onnx", "tokenizer": "tokenizer.json",
                          "max_length": lm.text_encoder.max_length, "inputs": ["input_ids", "attention_mask"],
-                         "output": "text_embedding", "int8_weights": quantize_text,
+                         "output": "text_embedding", "weights": text_weights,
                          "base_model": "sentence-transformers/all-MiniLM-L6-v2"},
         "prompt_templates": list(PROMPT_TEMPLATES),
         "labels": labels if labels is not None else cmu_action_classes(),
