@@ -38,6 +38,7 @@ class AugmentConfig:
     scale: tuple[float, float] = (0.9, 1.1)  # body size jitter (matters when retargeting is off)
     paraphrase: bool = True  # prompt templates and label synonyms on training texts
     captions: float = 0.5  # probability of using a HumanML3D caption when the window lies in its span
+    side_phrases: float = 0.5  # probability of naming the clearly dominant arm/leg ("..., mostly moving the left arm")
     extra_texts: str = "cmu_index"  # extra negative texts: "cmu_index" (2,435 CMU descriptions) or "none"
     extra_text_count: int = 256
     balanced: bool = True  # sample text groups with probability ~ count**0.5 instead of clips uniformly

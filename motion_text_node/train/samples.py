@@ -48,6 +48,37 @@ DROPOUT_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 
 
+#: Phrases naming the limb that moves most (added by ``side_phrase``; mirroring swaps their side words).
+SIDE_PHRASES: tuple[str, ...] = tuple(f", mostly moving the {side} {limb}" for side in ("left", "right")
+                                      for limb in ("arm", "leg"))
+_LIMBS = {"arm": ("left_wrist", "right_wrist", "spine3"), "leg": ("left_ankle", "right_ankle", "pelvis")}
+
+
+def dominant_limb(positions: np.ndarray, fps: float, ratio: float = 2.0, min_speed: float = 0.25
+                  ) -> tuple[str, str] | None:
+    """(side, limb) when one arm (or leg) clearly moves more than the other in (T, 22, 3) positions.
+
+    Activity is the mean speed of the wrist (ankle) relative to the chest (pelvis); a side dominates when its
+    activity is ``ratio`` times the other's and above ``min_speed`` m/s. None when no limb stands out.
+    """
+    if len(positions) < 3:
+        return None
+    best = None
+    for limb, (left, right, anchor) in _LIMBS.items():
+        rel = positions[:, [JOINT_INDEX[left], JOINT_INDEX[right]]] - positions[:, [JOINT_INDEX[anchor]]]
+        speed = np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(axis=0) * fps  # (2,) left, right
+        hi = int(np.argmax(speed))
+        r = speed[hi] / max(float(speed[1 - hi]), 1e-6)
+        if speed[hi] >= min_speed and r >= ratio and (best is None or r > best[0]):
+            best = (r, ("left", "right")[hi], limb)
+    return None if best is None else (best[1], best[2])
+
+
+def side_phrase(side: str, limb: str) -> str:
+    """The phrase appended to a text for a dominant limb."""
+    return f", mostly moving the {side} {limb}"
+
+
 @dataclass
 class Window:
     """One model input: features (T, F), frame mask (T,), its text, and where it came from."""
@@ -105,9 +136,11 @@ class WindowSampler:
     def training_texts(self) -> list[str]:
         """Every text a training window can carry (for pre-computing frozen text embeddings)."""
         bases = set()
+        phrases = ("", *SIDE_PHRASES) if self.aug.side_phrases > 0 else ("",)
         for c in self.clips:
             for t in [*c.texts, *(s.text for s in c.segments if s.text)]:
-                bases.update({t, mirror_text(t)} if self.aug.mirror > 0 else {t})
+                for p in phrases:
+                    bases.update({t + p, mirror_text(t + p)} if self.aug.mirror > 0 else {t + p})
         if not self.aug.paraphrase:
             return sorted(bases)
         return sorted({v for b in bases for v in text_variants(b)})
@@ -127,6 +160,10 @@ class WindowSampler:
             times = np.arange(len(pos)) / (m.fps * speed)
             pos, valid, _ = resample_times(pos, times, norm.fps, valid=valid)
         text = self._text_for(clip, start / m.fps, stop / m.fps)
+        if aug.side_phrases > 0 and rng.random() < aug.side_phrases:
+            dominant = dominant_limb(pos[: norm.window_frames], norm.fps)
+            if dominant is not None:
+                text += side_phrase(*dominant)
         if aug.joint_dropout > 0 and rng.random() < aug.joint_dropout:
             pos, valid = drop_joints(pos, valid, rng)
         if aug.scale[1] > aug.scale[0]:
