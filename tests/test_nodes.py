@@ -17,6 +17,7 @@ from ros_helpers import spin_until
 from std_srvs.srv import Trigger
 
 from motion_text_node.data.cache import DatasetCache
+from motion_text_node.data.labels import cmu_action_label
 from motion_text_node.runtime.library import MotionLibrary
 
 
@@ -57,8 +58,8 @@ def test_streamed_clips_are_recognized_per_track(shipped_model, cmu_cache, ros_n
     start_process(publisher(fixture_script, cmu_cache, "14_33:climber", "60_02:dancer", extra=["--loop"]))
 
     def enough(msgs):
-        tracks = {m.track_id for m in msgs}
-        return {"climber", "dancer"} <= tracks and len(msgs) >= 16
+        # Four seconds of each stream: past the first, partly filled windows.
+        return all(sum(m.track_id == t for m in msgs) >= 12 for t in ("climber", "dancer"))
 
     ok, msgs = collect(node, executor, ActionLabel, "actions", enough)
     assert ok, f"only {len(msgs)} labels from {sorted({m.track_id for m in msgs})}"
@@ -117,8 +118,12 @@ def test_retrieval_and_description_services(shipped_model, test_split_library, c
     for text in ("climb ladder", "sit on stepstool, stand up"):
         res = call(node, executor, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text=text, top_k=3))
         assert res.success, res.message
-        expected = {i for i, d in zip(lib.ids, lib.descriptions, strict=True) if d == text}
-        assert res.motions[0].id in expected, (text, [(m.id, m.description) for m in res.motions])
+        # The answers do the same action (held-out clips: the model never saw these motions).
+        same_class = {i for i, d in zip(lib.ids, lib.descriptions, strict=True)
+                      if cmu_action_label(d) == cmu_action_label(text)}
+        answer = [(m.id, m.description) for m in res.motions]
+        assert res.motions[0].id in same_class, (text, answer)
+        assert sum(m.id in same_class for m in res.motions) >= 2, (text, answer)
         best = res.motions[0]
         assert best.num_frames > 0 and len(best.positions) == best.num_frames * 22 * 3
         assert res.motions[0].score >= res.motions[-1].score
