@@ -113,7 +113,7 @@ def test_label_bank_is_open_vocabulary(tiny_model_dir, tmp_path) -> None:
         rt.text_encoder.encode(["  "])
 
 
-def test_library_search_exact_and_approximate_agree(tmp_path) -> None:
+def test_library_search_exact_and_ivf_agree(tmp_path) -> None:
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(3000, 32)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)

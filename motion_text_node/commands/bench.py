@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("bench", help="latency/throughput benchmarks, printed as tables",
                        description="Measure on this machine and print Markdown tables with ratios against a "
                        "baseline measured in the same run: motion/text encoder latency (ONNX Runtime vs PyTorch), "
-                       "library search scaling (exact vs HNSW), node end-to-end latency and sustained tracks, "
+                       "library search scaling (exact vs IVF index), node end-to-end latency and sustained tracks, "
                        "fuzzing of every input path.")
     b.add_argument("--only", choices=SUITES, action="append", help="run only these suites (repeatable)")
     b.add_argument("--model", type=Path, default=models_dir(), help="model folder")

@@ -2,7 +2,8 @@
 
 Stored as one ``.npz`` (fast to load): ids, descriptions, fps, per-clip frame offsets, canonical positions
 (float16, metres, z up), embeddings (float32, unit norm) and the model version it was embedded with. Search is
-exact cosine with numpy; above ``ANN_THRESHOLD`` entries an HNSW index (faiss, when installed) is built.
+exact cosine with numpy; above ``ANN_THRESHOLD`` entries an inverted-file index (faiss IVF-Flat, inner product,
+when faiss is installed) is built at load.
 """
 
 from __future__ import annotations
@@ -109,12 +110,19 @@ class MotionLibrary:
             raise UserError(f"{path}: not a readable motion library ({type(exc).__name__}: {exc})") from None
 
 
-def _faiss_index(embeddings: np.ndarray):
+def _faiss_index(embeddings: np.ndarray, seed: int = 0):
+    """IVF-Flat inner-product index (None without faiss): 4*sqrt(N) lists, 1/16 of them probed."""
     try:
         import faiss
     except ImportError:
         return None
-    index = faiss.IndexHNSWFlat(embeddings.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efSearch = 128
+    n, dim = embeddings.shape
+    nlist = max(1, int(4 * np.sqrt(n)))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(seed)
+    sample = embeddings[rng.choice(n, min(n, max(50 * nlist, 10_000)), replace=False)]
+    index.train(sample)
     index.add(embeddings)
+    index.nprobe = max(8, nlist // 16)
     return index
