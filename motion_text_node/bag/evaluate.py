@@ -110,9 +110,42 @@ def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None) 
     return preds
 
 
+def _start_node(cmd: list[str], startup_timeout: float) -> tuple[subprocess.Popen, float]:
+    """Start a node process; (process, monotonic time it printed 'ready')."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if "ready" in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(startup_timeout):
+        proc.kill()
+        raise UserError("the recognition node did not start:\n" + "\n".join(lines[-5:]))
+    return proc, time.monotonic()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float = 1.0,
-               node_args: list[str] | None = None, startup_timeout: float = 90.0) -> tuple[list[Prediction], dict]:
-    """Start the recognition node process, play the bag into it, record its labels; (predictions, transport)."""
+               node_args: list[str] | None = None, startup_timeout: float = 90.0,
+               kill_at: float | None = None) -> tuple[list[Prediction], dict]:
+    """Start the recognition node process, play the bag into it, record its labels; (predictions, transport).
+
+    With ``kill_at`` (seconds into playback) the node is SIGKILLed then and restarted at once; the transport
+    dict then reports the gap in labels and how long after its restart the new node published again.
+    """
     import rclpy
     from motion_text_interfaces.msg import ActionLabel, Skeleton
     from rclpy.executors import SingleThreadedExecutor
@@ -126,24 +159,15 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         cmd += ["-p", "labels:=[" + ",".join(json.dumps(x) for x in labels) + "]"]
     for a in node_args or []:
         cmd += ["-p", a]
-    node_proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        for line in node_proc.stdout:
-            lines.append(line.rstrip())
-            if "ready" in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     preds: list[Prediction] = []
     seen: dict[tuple[str, float], float] = {}
+    procs: list[subprocess.Popen] = []
+    fault: dict = {}
     try:
-        if not ready.wait(startup_timeout):
-            raise UserError("the recognition node did not start:\n" + "\n".join(lines[-5:]))
+        node_proc, _ = _start_node(cmd, startup_timeout)
+        procs.append(node_proc)
         node = rclpy.create_node("bag_eval_listener", context=ctx)
         ex = SingleThreadedExecutor(context=ctx)
         ex.add_node(node)
@@ -163,10 +187,27 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         node.create_subscription(ActionLabel, "/actions", on_label, qos)
         player = BagPlayer(bag, rate=rate, topics=[SKELETON_TOPIC], wait_for_subscribers=2, wait_timeout=30)
         stats_box: dict = {}
+
+        def kill_and_restart() -> None:
+            procs[0].kill()  # SIGKILL: no clean shutdown
+            procs[0].wait(10)
+            fault["killed"] = time.monotonic()
+            new, ready = _start_node(cmd, startup_timeout)
+            fault["restart_to_ready_s"] = ready - fault["killed"]
+            fault["ready_wall"] = time.time()
+            procs.append(new)
+
         t = threading.Thread(target=lambda: stats_box.update(stats=player.play()), daemon=True)
         t.start()
+        t_play = time.monotonic()
+        killer = None
         while t.is_alive():
             ex.spin_once(timeout_sec=0.02)
+            if kill_at is not None and killer is None and time.monotonic() - t_play >= kill_at:
+                killer = threading.Thread(target=kill_and_restart, daemon=True)
+                killer.start()
+        if killer is not None:
+            killer.join(startup_timeout)
         drain = time.monotonic() + 1.5
         while time.monotonic() < drain:
             ex.spin_once(timeout_sec=0.02)
@@ -176,20 +217,24 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         transport = {"published": published, "received_by_listener": len(seen),
                      "dropped_before_listener": max(published - len(seen), 0),
                      "max_publish_lateness_ms": 1000.0 * stats.max_lateness if stats else None}
+        if "ready_wall" in fault:
+            recv = sorted(p.received for p in preds)
+            gaps = np.diff(recv) if len(recv) > 1 else np.array([0.0])
+            after = [r for r in recv if r >= fault["ready_wall"]]
+            transport["node_killed_at_s"] = round(kill_at, 2)
+            transport["restart_to_ready_s"] = round(fault["restart_to_ready_s"], 2)
+            transport["largest_label_gap_s"] = round(float(gaps.max()), 2)
+            transport["ready_to_first_label_s"] = round(after[0] - fault["ready_wall"], 2) if after else None
         node.destroy_node()
     finally:
-        if node_proc.poll() is None:
-            node_proc.send_signal(signal.SIGINT)
-            try:
-                node_proc.wait(10)
-            except subprocess.TimeoutExpired:
-                node_proc.kill()
+        for proc in procs:
+            _stop(proc)
         rclpy.try_shutdown(context=ctx)
     return preds, transport
 
 
 def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = False, labels: list[str] | None = None,
-                 out_dir: str | Path | None = None, rate: float = 1.0) -> dict:
+                 out_dir: str | Path | None = None, rate: float = 1.0, kill_at: float | None = None) -> dict:
     """Offline and (unless ``offline_only``) online evaluation of a converted bag; writes the report files."""
     bag, model_dir = Path(bag), Path(model_dir)
     segments = read_ground_truth(bag)
@@ -205,7 +250,7 @@ def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = Fa
     report["offline"] = score(offline, segments)
     online = []
     if not offline_only:
-        online, transport = run_online(bag, model_dir, labels, rate)
+        online, transport = run_online(bag, model_dir, labels, rate, kill_at=kill_at)
         report["online"] = {**score(online, segments), "transport": transport}
     if out_dir is not None:
         write_report(report, Path(out_dir), segments, online or offline)

@@ -212,6 +212,8 @@ def _add_eval(bsub: argparse._SubParsersAction) -> None:
     e.add_argument("--labels", help="labels (comma list or file); default: the model's labels + the bag's")
     e.add_argument("--offline", action="store_true", help="offline evaluation only (no node, no DDS)")
     e.add_argument("--rate", type=float, default=1.0, help="playback speed factor")
+    e.add_argument("--kill-at", type=float, help="fault test: SIGKILL the node this many seconds into playback "
+                   "and restart it; the report shows the gap")
     e.add_argument("--json", type=Path, help="also write the JSON report here")
     e.add_argument("--out", type=Path, default=Path("reports/bag_eval"), help="report folder (report.md, "
                    "report.json, timeline.png)")
@@ -227,7 +229,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     labels = parse_labels(args.labels) if args.labels else None
     report = evaluate_bag(args.bag, args.model or models_dir(), offline_only=args.offline, labels=labels,
-                          out_dir=args.out, rate=args.rate)
+                          out_dir=args.out, rate=args.rate, kill_at=args.kill_at)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
