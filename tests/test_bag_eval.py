@@ -1,0 +1,50 @@
+"""Replay evaluation of bags of real held-out CMU motion: online (live node over DDS) vs offline, and a node
+killed mid-replay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from motion_text_node.bag.convert import convert_to_bag
+from motion_text_node.bag.evaluate import evaluate_bag
+from motion_text_node.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def eval_bag(cmu_cache, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bags") / "eval_bag"
+    convert_to_bag([str(cmu_cache)], out, ids=["12_01", "14_33", "14_37"], progress=False)
+    return out
+
+
+def test_online_and_offline_agree(eval_bag, shipped_model, tmp_path) -> None:
+    report = evaluate_bag(eval_bag, shipped_model, out_dir=tmp_path / "r", rate=1.0)
+    on, off = report["online"], report["offline"]
+    assert on["transport"]["dropped_before_listener"] == 0
+    assert off["windows"] > 20 and abs(on["windows"] - off["windows"]) <= 3
+    assert abs(on["top1"] - off["top1"]) <= 15.0, (on["top1"], off["top1"])
+    assert on["latency_ms"]["p50"] > 0 and on["label_changes"] == 2
+    assert (tmp_path / "r" / "timeline.png").stat().st_size > 1000
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "| top-1 % |" in md and "online" in md and "offline" in md
+
+
+def test_kill_and_restart_mid_replay_shows_the_gap(eval_bag, shipped_model) -> None:
+    report = evaluate_bag(eval_bag, shipped_model, rate=1.0, kill_at=6.0)
+    t = report["online"]["transport"]
+    assert t["node_killed_at_s"] == 6.0
+    assert t["ready_to_first_label_s"] is not None  # it came back
+    assert t["largest_label_gap_s"] >= t["restart_to_ready_s"] > 0  # and the report shows the hole
+    assert report["online"]["windows"] < report["offline"]["windows"]
+
+
+def test_bag_eval_cli_offline(eval_bag, shipped_model, tmp_path, capsys) -> None:
+    out = tmp_path / "cli"
+    assert cli_main(["bag", "eval", str(eval_bag), "--model", str(shipped_model), "--offline", "--out", str(out),
+                     "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert "online" not in report and report["offline"]["windows"] > 0
+    assert "offline" in capsys.readouterr().out
+    assert cli_main(["bag", "eval", str(tmp_path / "nope"), "--offline"]) == 2
