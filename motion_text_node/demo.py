@@ -7,13 +7,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 from motion_text_node.errors import UserError
 from motion_text_node.paths import REPO_ROOT, models_dir
+from motion_text_node.ros.processes import node_command, start_node, stop_node
 
 SAMPLE_BAG = REPO_ROOT / "data" / "sample_bags" / "cmu_test_subjects"
 COMMANDS = ("climb a ladder", "sit down on a stool and stand up again", "walk forward")
@@ -24,25 +22,11 @@ def retrieval_answers(model_dir: Path, texts=COMMANDS, top_k: int = 3) -> list[t
     import rclpy
     from motion_text_interfaces.srv import RetrieveMotion
 
-    proc = subprocess.Popen([sys.executable, "-m", "motion_text_node.ros.motion_retrieval_node", "--ros-args",
-                             "-p", f"model_dir:={model_dir}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    ready = threading.Event()
-    lines: list[str] = []
-
-    def pump() -> None:
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            if "ready" in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
+    proc, _ = start_node(node_command("motion_retrieval_node", {"model_dir": model_dir}))
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     out = []
     try:
-        if not ready.wait(90):
-            raise UserError("motion_retrieval_node did not start:\n" + "\n".join(lines[-5:]))
         node = rclpy.create_node("demo_client", context=ctx)
         client = node.create_client(RetrieveMotion, "retrieve_motion")
         if not client.wait_for_service(timeout_sec=30):
@@ -59,11 +43,7 @@ def retrieval_answers(model_dir: Path, texts=COMMANDS, top_k: int = 3) -> list[t
                         else [("-", res.message if res else "no answer", 0.0)]))
         node.destroy_node()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_node(proc)
         rclpy.try_shutdown(context=ctx)
     return out
 

@@ -6,9 +6,7 @@ through the runtime (no DDS), so the report shows what transport changes.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from motion_text_node.bag.info import open_reader
 from motion_text_node.bag.types import SKELETON_TYPE, ensure_type
 from motion_text_node.errors import UserError
 from motion_text_node.ros.conversions import skeleton_msg_to_frame, stamp_to_sec
+from motion_text_node.ros.processes import node_command, start_node, stop_node
 
 SKELETON_TOPIC = "/skeleton"
 
@@ -110,34 +109,6 @@ def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None) 
     return preds
 
 
-def _start_node(cmd: list[str], startup_timeout: float) -> tuple[subprocess.Popen, float]:
-    """Start a node process; (process, monotonic time it printed 'ready')."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            if "ready" in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(startup_timeout):
-        proc.kill()
-        raise UserError("the recognition node did not start:\n" + "\n".join(lines[-5:]))
-    return proc, time.monotonic()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float = 1.0,
                node_args: list[str] | None = None, startup_timeout: float = 90.0,
                kill_at: float | None = None) -> tuple[list[Prediction], dict]:
@@ -153,10 +124,10 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
 
     from motion_text_node.bag.play import BagPlayer
 
-    cmd = [sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
-           "-p", f"model_dir:={model_dir}", "-p", "qos_reliability:=reliable", "-p", "qos_depth:=200"]
+    params: dict[str, object] = {"model_dir": model_dir, "qos_reliability": "reliable", "qos_depth": 200}
     if labels:
-        cmd += ["-p", "labels:=[" + ",".join(json.dumps(x) for x in labels) + "]"]
+        params["labels"] = "[" + ",".join(json.dumps(x) for x in labels) + "]"
+    cmd = node_command("action_recognition_node", params)
     for a in node_args or []:
         cmd += ["-p", a]
     ctx = rclpy.Context()
@@ -166,7 +137,7 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
     procs: list[subprocess.Popen] = []
     fault: dict = {}
     try:
-        node_proc, _ = _start_node(cmd, startup_timeout)
+        node_proc, _ = start_node(cmd, startup_timeout)
         procs.append(node_proc)
         node = rclpy.create_node("bag_eval_listener", context=ctx)
         ex = SingleThreadedExecutor(context=ctx)
@@ -192,7 +163,7 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
             procs[0].kill()  # SIGKILL: no clean shutdown
             procs[0].wait(10)
             fault["killed"] = time.monotonic()
-            new, ready = _start_node(cmd, startup_timeout)
+            new, ready = start_node(cmd, startup_timeout)
             fault["restart_to_ready_s"] = ready - fault["killed"]
             fault["ready_wall"] = time.time()
             procs.append(new)
@@ -228,7 +199,7 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         node.destroy_node()
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_node(proc)
         rclpy.try_shutdown(context=ctx)
     return preds, transport
 

@@ -8,7 +8,6 @@ the window, which the publisher sets to the publish time.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import time
 import numpy as np
 
 from motion_text_node.bench.table import pct, render
+from motion_text_node.ros.processes import node_command, start_node, stop_node
 
 RATE_HZ = 30.0
 
@@ -72,21 +72,6 @@ def publish_main(tracks: int, seconds: float) -> None:
     rclpy.try_shutdown()
 
 
-def _wait_line(proc: subprocess.Popen, word: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    os.set_blocking(proc.stdout.fileno(), False)
-    buf = ""
-    while time.monotonic() < deadline:
-        chunk = proc.stdout.read() or ""
-        buf += chunk
-        if word in buf:
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.05)
-    return False
-
-
 def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1) -> dict:
     """Run node + publisher processes; collect ActionLabels here; latency stats and backlog check."""
     import rclpy
@@ -95,17 +80,13 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
 
     from motion_text_node.ros.conversions import stamp_to_sec
 
-    env = dict(os.environ)
-    node = subprocess.Popen([sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
-                             "-p", f"model_dir:={model_dir}", "-p", "qos_reliability:=reliable", "-p",
-                             f"threads:={threads}", "-p", "qos_depth:=200", "-p", "max_tracks:=256"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    node, _ = start_node(node_command("action_recognition_node", {
+        "model_dir": model_dir, "qos_reliability": "reliable", "threads": threads, "qos_depth": 200,
+        "max_tracks": 256}))
     pub = None
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
     try:
-        if not _wait_line(node, "ready", 60):
-            raise RuntimeError("recognition node did not start")
         listener = rclpy.create_node("bench_listener", context=ctx)
         ex = SingleThreadedExecutor(context=ctx)
         ex.add_node(listener)
@@ -113,7 +94,7 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
         listener.create_subscription(ActionLabel, "actions",
                                      lambda m: got.append((time.time(), stamp_to_sec(m.window_end), m.track_id)), 500)
         pub = subprocess.Popen([sys.executable, "-m", "motion_text_node.bench.nodes", "--publish", str(tracks),
-                                str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                                str(seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         t_end = time.monotonic() + seconds + 40
         while time.monotonic() < t_end and pub.poll() is None:
             ex.spin_once(timeout_sec=0.05)
@@ -122,12 +103,8 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
             ex.spin_once(timeout_sec=0.05)
     finally:
         for p in (pub, node):
-            if p is not None and p.poll() is None:
-                p.send_signal(2)
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            if p is not None:
+                stop_node(p)
         rclpy.try_shutdown(context=ctx)
     lat = np.array([(r - w) * 1000.0 for r, w, _ in got])
     half = len(lat) // 2

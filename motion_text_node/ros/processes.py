@@ -1,0 +1,49 @@
+"""Node processes started by tools (bag eval, demo, benchmarks): start, wait for 'ready', stop cleanly."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from motion_text_node.errors import UserError
+
+
+def node_command(module: str, params: dict[str, object] | None = None) -> list[str]:
+    """Command line running ``motion_text_node.ros.<module>`` with ``-p name:=value`` parameters."""
+    cmd = [sys.executable, "-m", f"motion_text_node.ros.{module}", "--ros-args"]
+    for name, value in (params or {}).items():
+        cmd += ["-p", f"{name}:={value}"]
+    return cmd
+
+
+def start_node(cmd: list[str], timeout: float = 90.0) -> tuple[subprocess.Popen, float]:
+    """Start a node process and wait until it prints 'ready'; (process, monotonic ready time)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if "ready" in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(timeout):
+        proc.kill()
+        raise UserError(f"{cmd[2]} did not start:\n" + "\n".join(lines[-5:]))
+    return proc, time.monotonic()
+
+
+def stop_node(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGINT, then SIGKILL after ``timeout``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
