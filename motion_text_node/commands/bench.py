@@ -8,6 +8,7 @@ from pathlib import Path
 from motion_text_node.paths import models_dir
 
 SUITES = ("encoders", "library", "nodes", "fuzz")
+EXPERIMENTS = ("retargeting",)  # train models: run only when asked for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "baseline measured in the same run: motion/text encoder latency (ONNX Runtime vs PyTorch), "
                        "library search scaling (exact vs IVF index), node end-to-end latency and sustained tracks, "
                        "fuzzing of every input path.")
-    b.add_argument("--only", choices=SUITES, action="append", help="run only these suites (repeatable)")
+    b.add_argument("--only", choices=SUITES + EXPERIMENTS, action="append",
+                   help="run only these suites (repeatable); 'retargeting' trains two small models (minutes)")
     b.add_argument("--model", type=Path, default=models_dir(), help="model folder")
     b.add_argument("--checkpoint", type=Path, help="torch checkpoint for the PyTorch baseline "
                    "(default: MODEL/../runs/cmu/best.pt when present)")
@@ -57,6 +59,11 @@ def run_bench(args: argparse.Namespace) -> int:
         from motion_text_node.bench.fuzz import fuzz_table
 
         tables.append(fuzz_table(args.fuzz_examples))
+        print(tables[-1] + "\n", flush=True)
+    if "retargeting" in suites:
+        from motion_text_node.bench.retargeting import retargeting_table
+
+        tables.append(retargeting_table(Path("runs/retargeting")))
         print(tables[-1] + "\n", flush=True)
     if args.out:
         args.out.write_text("\n\n".join(tables) + "\n")
