@@ -114,6 +114,9 @@ def test_evaluate_report_with_gcn_baseline(tiny_run, cmu_cache, tmp_path) -> Non
     assert run["recognition"]["top1"] <= run["recognition"]["top5"]
     assert "baseline" in report and report["baseline"]["num_windows"] == run["recognition"]["num_windows"]
     assert report["summary"]["retrieval.all.t2m_R@1"]["std"] == 0.0  # the same model twice
+    lo, hi = run["recognition"]["top1_ci95"]
+    assert 0 <= lo <= run["recognition"]["top1"] <= hi <= 100
+    assert len(run["retrieval"]["ci95"]["t2m_R@1"]) == 2
     md = (out / "report.md").read_text()
     assert "supervised ST-GCN baseline" in md and "Laterality" in md
     for png in ("confusion.png", "confusion_baseline.png", "embedding_map.png"):
@@ -144,3 +147,13 @@ def test_metrics_rank_a_perfect_model_perfectly() -> None:
     e = np.eye(5, dtype=np.float32)
     res = retrieval_protocols(e, e, [f"t{i}" for i in range(5)])
     assert res["all"]["t2m_R@1"] == 100.0 and res["all"]["m2t_MedR"] == 1.0
+
+
+def test_bootstrap_intervals() -> None:
+    from motion_text_node.train.evaluate import bootstrap_ci
+
+    assert bootstrap_ci(np.ones(10)) == [100.0, 100.0]
+    lo, hi = bootstrap_ci(np.array([1, 0] * 50))
+    assert 35 < lo < 50 < hi < 65
+    # Grouped: two clips, one always right, one always wrong; resampling clips gives 0..100.
+    assert bootstrap_ci(np.array([1, 1, 1, 0]), np.array(["a", "a", "a", "b"])) == [0.0, 100.0]

@@ -21,7 +21,14 @@ from motion_text_node.model.text_encoder import TextEncoder
 from motion_text_node.skeleton.mirror import has_side_words, mirror_text
 from motion_text_node.train.checkpoint import load_model
 from motion_text_node.train.config import TrainConfig
-from motion_text_node.train.metrics import aggregate_runs, normalize_text, recognition_metrics, retrieval_protocols
+from motion_text_node.train.metrics import (
+    aggregate_runs,
+    near_duplicate_matrix,
+    normalize_text,
+    query_ranks,
+    recognition_metrics,
+    retrieval_protocols,
+)
 from motion_text_node.train.samples import clip_windows
 from motion_text_node.train.trainer import class_names, clip_label, embed_windows, resolve_cache
 
@@ -71,6 +78,10 @@ def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) 
     dups = lm.text_encoder.encode(texts)
     thr = lm.config.optim.near_duplicate_threshold
     out = {"num_clips": len(test), **retrieval_protocols(m, t, texts, text_emb_for_dups=dups, threshold=thr)}
+    positive = near_duplicate_matrix(texts, dups, thr)
+    t2m_hits = query_ranks(t @ m.T, positive) < 1.5  # per text query: is a correct motion ranked first?
+    m2t_hits = query_ranks(m @ t.T, positive.T) < 1.5
+    out["ci95"] = {"t2m_R@1": bootstrap_ci(t2m_hits), "m2t_R@1": bootstrap_ci(m2t_hits)}
     unseen = [i for i, x in enumerate(texts) if normalize_text(x) not in train_texts]
     out["unseen_texts"] = {"num_clips": len(unseen)}
     if len(unseen) >= 2:
@@ -78,6 +89,21 @@ def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) 
                                   threshold=thr)
         out["unseen_texts"].update(sub["all"])
     return out
+
+
+def bootstrap_ci(hits: np.ndarray, groups: np.ndarray | None = None, n: int = 2000, seed: int = 0) -> list[float]:
+    """95% bootstrap interval (percent) of the mean of ``hits``, resampling ``groups`` (e.g. clips) when given."""
+    hits = np.asarray(hits, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, len(hits), size=(n, len(hits)))
+        means = hits[idx].mean(axis=1)
+    else:
+        ids, inv = np.unique(groups, return_inverse=True)
+        sums, counts = np.bincount(inv, hits), np.bincount(inv)
+        pick = rng.integers(0, len(ids), size=(n, len(ids)))
+        means = sums[pick].sum(axis=1) / counts[pick].sum(axis=1)
+    return [float(100 * np.percentile(means, 2.5)), float(100 * np.percentile(means, 97.5))]
 
 
 def recognition_windows(clips: list[Clip], config: TrainConfig, classes: list[str]):
@@ -169,6 +195,8 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
         if len(truth):
             scores = embed_windows(lm.model, windows, torch.device("cpu")) @ lm.labels(classes).T
             run["recognition"] = recognition_section(scores, truth, classes)
+            clip_of = np.array([w.clip_id for w in windows])
+            run["recognition"]["top1_ci95"] = bootstrap_ci(scores.argmax(1) == truth, clip_of)
         held_out = [c for c in cache.clips() if cache.split_of(c.clip_id) != config.data.train_split]
         run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": train_clips})
         run["laterality"]["held_out_kinematic"] = kinematic_laterality(lm, test)
@@ -256,6 +284,9 @@ def format_report(report: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append(f"\nTexts unseen in training: {r0['retrieval']['unseen_texts']['num_clips']} of "
                  f"{r0['retrieval']['num_clips']} test clips.")
+    ci = r0["retrieval"]["ci95"]
+    lines.append(f"95% bootstrap intervals over the test queries (first model): t2m R@1 {ci['t2m_R@1'][0]:.0f}-"
+                 f"{ci['t2m_R@1'][1]:.0f}, m2t R@1 {ci['m2t_R@1'][0]:.0f}-{ci['m2t_R@1'][1]:.0f} (all protocol).")
     if "recognition" in r0:
         lines += ["", f"## Action recognition ({r0['recognition']['num_windows']} windows, "
                   f"{len(report['classes'])} classes, nearest prompt-averaged label text)", "",
@@ -265,6 +296,8 @@ def format_report(report: dict) -> str:
         if "baseline" in report:
             b = report["baseline"]
             lines.append(f"| supervised ST-GCN baseline | {b['top1']:.1f} | {b['top5']:.1f} | {b['top1_norm']:.1f} |")
+        ci = r0["recognition"]["top1_ci95"]
+        lines += ["", f"95% bootstrap interval of top-1 over test clips (first model): {ci[0]:.0f}-{ci[1]:.0f}."]
         lines += ["", "Per-class top-1 (contrastive): " + ", ".join(
             f"{k} {v:.0f}" for k, v in sorted(r0["recognition"]["per_class"].items()))]
     lines += ["", "## Laterality (original vs mirrored motion, original vs side-swapped text)", "",
