@@ -9,7 +9,8 @@ import time
 import pytest
 from conftest import REPO
 from diagnostic_msgs.msg import DiagnosticArray
-from motion_text_interfaces.msg import ActionLabel, MotionClip
+from geometry_msgs.msg import Point
+from motion_text_interfaces.msg import ActionLabel, MotionClip, Skeleton
 from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -18,6 +19,7 @@ from std_srvs.srv import Trigger
 
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.labels import cmu_action_label
+from motion_text_node.ros.conversions import fill_skeleton_msg
 from motion_text_node.runtime.library import MotionLibrary
 
 
@@ -141,6 +143,11 @@ def test_retrieval_and_description_services(shipped_model, test_split_library, c
     res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(
         motion=msg, top_k=2, candidate_texts=["climb a ladder", "dance salsa", "drink soda"]))
     assert res.success and res.texts[0] == "climb a ladder", (res.texts, list(res.scores))
+    # The same motion as a sequence of Skeleton messages (stamped at 30 Hz).
+    frames = [fill_skeleton_msg(Skeleton(), Point, 100.0 + k / 30.0, "q", clip.positions[k]) for k in range(0, 90)]
+    res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(
+        frames=frames, top_k=3, candidate_texts=["climb a ladder", "dance salsa", "drink soda"]))
+    assert res.success and len(res.texts) == 3 and list(res.scores) == sorted(res.scores, reverse=True)
     res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(top_k=2))
     assert not res.success and "no frames" in res.message
     assert call(node, executor, Trigger, "reload_library", Trigger.Request()).success
