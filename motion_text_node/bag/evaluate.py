@@ -248,7 +248,8 @@ def format_report(report: dict) -> str:
     if "online" in report:
         o = report["online"]
         lat = o.get("latency_ms", {})
-        lines += ["", "Online transport: " + ", ".join(f"{k} {v}" for k, v in o["transport"].items()),
+        lines += ["", "Online transport: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                                                  for k, v in o["transport"].items()),
                   "End-to-end latency (skeleton received -> ActionLabel received), ms: "
                   + (", ".join(f"{k} {v:.1f}" for k, v in lat.items()) if lat else "n/a")]
     lines += ["", "Per class top-1 % (" + modes[-1] + "): " + ", ".join(
