@@ -8,8 +8,23 @@ from pathlib import Path
 
 import yaml
 
+ABLATION_KEYS = (("retrieval", "all", "t2m_R@1", "t2m R@1"), ("retrieval", "all", "m2t_R@1", "m2t R@1"),
+                 ("recognition", None, "top1", "top-1"), ("recognition", None, "top1_norm", "top-1-norm"))
 
-def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, extra_runs: list[Path] | None = None) -> Path:
+
+def _ablation_row(name: str, report: dict) -> str:
+    run = report["runs"][0]
+    cells = []
+    for section, proto, key, _ in ABLATION_KEYS:
+        block = run[section][proto] if proto else run[section]
+        cells.append(f"{block[key]:.1f}")
+    lat = run["laterality"].get("held_out_kinematic", {})
+    cells.append(f"{lat['right_pct']:.1f}" if lat.get("decisions") else "n/a")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path,
+                     ablations: dict[str, Path] | None = None, experiments: list[Path] | None = None) -> Path:
     """Copy the report's plots next to the model and write MODEL_CARD.md around the report's Markdown."""
     model_dir, run_dir, report_dir = Path(model_dir), Path(run_dir), Path(report_dir)
     card_dir = model_dir / "card"
@@ -69,6 +84,8 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, extra_run
         "",
         "![embedding map](card/embedding_map.png)",
         "",
+        *_ablation_lines(report, ablations or {}),
+        *[line for path in experiments or [] for line in ["", Path(path).read_text().strip(), ""]],
         "## Limits",
         "",
         "- 36 minutes of motion from 16 subjects: the model knows CMU's everyday and sports actions; the test "
@@ -85,3 +102,15 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, extra_run
     out = model_dir / "MODEL_CARD.md"
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def _ablation_lines(report: dict, ablations: dict[str, Path]) -> list[str]:
+    """A table comparing this model with variants trained without one of its ingredients (same test split)."""
+    if not ablations:
+        return []
+    head = "| model | " + " | ".join(k[3] for k in ABLATION_KEYS) + " | kinematic laterality % |"
+    lines = ["## What the ingredients bought (held-out test split, one seed each)", "", head,
+             "|---|" + "---|" * (len(ABLATION_KEYS) + 1), _ablation_row("this model", report)]
+    for name, path in ablations.items():
+        lines.append(_ablation_row(name, json.loads((Path(path) / "report.json").read_text())))
+    return lines + [""]
