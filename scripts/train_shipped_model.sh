@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce models/ from scratch: dataset cache, three seeds of the contrastive model, the GCN baseline,
+# Reproduce models/ from scratch: dataset cache, the contrastive model (SEEDS), the GCN baseline,
 # evaluation (mean ± std when several seeds), ONNX export of seed 0, motion library and MODEL_CARD.md.
 # About an hour on 2 idle CPU cores for one seed (the shipped card); SEEDS="0 1 2" adds seeds for mean ± std.
 set -euo pipefail
