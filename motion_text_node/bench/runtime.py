@@ -62,7 +62,7 @@ def text_encoder_table(model_dir: Path, threads: int = 1) -> str:
                         ("16 label prompts", [f"a person does this: action {i}" for i in range(16)])):
         ms = time_calls(lambda texts=texts: enc.encode(texts))
         rows.append([name, pct(ms, 50), pct(ms, 95)])
-    return render(f"Text encoder latency (ms, int8 weights, {threads} thread(s))", ["input", "p50", "p95"], rows)
+    return render(f"Text encoder latency (ms, fp16-stored weights, {threads} thread(s))", ["input", "p50", "p95"], rows)
 
 
 def library_search_table(sizes=(1_000, 10_000, 100_000, 1_000_000), dim: int = 256) -> str:

@@ -124,8 +124,8 @@ def parse_bvh(text: str, path: str = "<string>") -> BvhData:
     if take() != "Frame" or take() != "Time:":
         raise _error(path, "expected 'Frame Time:'")
     frame_time = take_float()
-    if not frame_time > 0:
-        raise _error(path, f"frame time must be positive, got {frame_time}")
+    if not (np.isfinite(frame_time) and frame_time > 0):
+        raise _error(path, f"frame time must be a positive number, got {frame_time}")
     n_frames = int(n_frames_tok)
     data = tokens[pos:]
     if len(data) < n_frames * n_channels:

@@ -117,7 +117,7 @@ def _faiss_index(embeddings: np.ndarray, seed: int = 0):
     except ImportError:
         return None
     n, dim = embeddings.shape
-    nlist = max(1, int(4 * np.sqrt(n)))
+    nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))  # faiss wants >= 39 training points per list
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     rng = np.random.default_rng(seed)

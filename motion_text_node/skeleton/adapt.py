@@ -92,6 +92,11 @@ def resolve_mapping(
     return names, mapping, "z"
 
 
+def _is_canonical_prefix(names: tuple[str, ...]) -> bool:
+    """Whether the first 22 names are the canonical joints in order (SMPL, SMPL-H, canonical custom)."""
+    return len(names) >= NUM_JOINTS and tuple(names[:NUM_JOINTS]) == CANONICAL_JOINTS
+
+
 def _accepted_counts(fmt) -> set[int]:
     # Formats whose trailing joints are optional extras (end sites, hands) accept the shorter body too.
     return {len(fmt.joint_names), len([n for n in fmt.joint_names if not n.endswith("_end")])}
@@ -217,6 +222,10 @@ def to_canonical(
             raise UserError(f"confidences must have one value per joint, got {np.shape(confidences)}")
         ok &= np.nan_to_num(conf, nan=0.0) >= min_confidence
 
+    if _is_canonical_prefix(names) and ok[:, :NUM_JOINTS].all():
+        # Fast path (live SMPL-family streams): every canonical joint present and observed, nothing to map.
+        out = pos[:, :NUM_JOINTS] @ UP_AXIS_ROTATIONS[up].T
+        return Motion(out, CANONICAL_JOINTS, fps, np.ones((pos.shape[0], NUM_JOINTS), dtype=bool))
     index = {_key(n): i for i, n in enumerate(names)}
     out = np.zeros((pos.shape[0], NUM_JOINTS, 3), dtype=np.float32)
     observed = np.zeros((pos.shape[0], NUM_JOINTS), dtype=bool)
