@@ -8,6 +8,7 @@ body tracker's visualization_msgs/MarkerArray, by the ``input_type`` parameter),
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -124,19 +125,34 @@ class ActionRecognitionNode(ManagedNode):
         if kind not in handlers:
             raise ValueError(f"input_type must be one of {', '.join(handlers)}")
         msg_type, cb = handlers[kind]
-        # Subscriptions and inference in separate groups: a slow inference never blocks message intake.
-        intake, worker = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        # Inference runs in its own thread (ONNX Runtime releases the GIL), so a slow inference never delays
+        # message intake, and intake never waits for the executor to schedule a timer.
+        intake, slow = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         self._io = [
             self.create_subscription(msg_type, self.p("input_topic"), cb, qos, callback_group=intake),
-            self.create_timer(float(self.p("inference_period_s")), self._infer, callback_group=worker),
-            self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics,
-                              callback_group=worker),
+            self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics, callback_group=slow),
         ]
+        self._stop_worker = threading.Event()
+        self._worker = threading.Thread(target=self._worker_loop, name="inference", daemon=True)
+        self._worker.start()
 
     def stop(self) -> None:
+        if getattr(self, "_worker", None) is not None:
+            self._stop_worker.set()
+            self._worker.join(5.0)
+            self._worker = None
         for entity in self._io:
             (self.destroy_subscription if hasattr(entity, "topic_name") else self.destroy_timer)(entity)
         self._io = []
+
+    def _worker_loop(self) -> None:
+        period = float(self.p("inference_period_s"))
+        while not self._stop_worker.wait(period):
+            try:
+                self._infer()
+            except Exception as exc:  # keep recognizing; report what went wrong
+                self.rejected[f"inference error: {type(exc).__name__}"] += 1
+                self.throttle.warn("inference", f"inference failed: {exc}")
 
     def release(self) -> None:
         for pub in (self.actions_pub, self.text_pub, self.diag_pub):

@@ -110,6 +110,10 @@ def run(make_node: Callable[[], ManagedNode], args=None) -> int:
         pass
     finally:
         if node is not None:
+            try:
+                node.stop()  # joins worker threads before the node goes away
+            except Exception:  # noqa: BLE001 - shutting down anyway
+                pass
             node.destroy_node()
         rclpy.try_shutdown()
     return code
