@@ -25,6 +25,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def default_sigint() -> None:
+    """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt even when the test run
+    itself was started in the background by a non-interactive shell (which ignores SIGINT for its children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class NodeProcess:
     """A node started as a real child process; its output is collected so a failing test can show it."""
 
@@ -38,6 +44,7 @@ class NodeProcess:
             text=True,
             env=os.environ.copy(),
             cwd=REPO,
+            preexec_fn=default_sigint,
         )
         self._ready = threading.Event()
         self._ready_line = ready_line

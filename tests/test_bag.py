@@ -375,7 +375,7 @@ def test_play_cli_start_offset_and_topic_filter(short_bag, test_clips, ros_node,
                           "--start-offset", "4", "--topics", "/skeleton", "--remap", "/skeleton:=/cli_play/skeleton",
                           "--wait-for-subscribers", "1", "--wait-timeout", "20"], ready_line="playing")
     expected = n - 120  # frames stamped at least 4 s (120 frames at 30 fps) after the start
-    assert spin_until(executor, lambda: len(skeletons) >= expected and proc.proc.poll() is not None, timeout=20)
+    assert spin_until(executor, lambda: len(skeletons) >= expected and proc.proc.poll() is not None, timeout=60)
     assert proc.proc.wait(5) == 0, proc.output()
     assert len(skeletons) == expected
     assert _stamp_ns(skeletons[0][2].header.stamp) == int(DEFAULT_START_TIME * 1e9) + round(4e9)
@@ -417,7 +417,7 @@ def test_record_cli_stops_cleanly_on_sigint(tmp_path, start_process, fixture_scr
     while not any(line.startswith("DONE") for line in publisher.lines) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert any(line.startswith("DONE") for line in publisher.lines), publisher.output()
-    assert recorder.stop() == 0, recorder.output()
+    assert recorder.stop(timeout=30) == 0, recorder.output()
     assert "stopped: interrupted" in recorder.output()
     assert len(_read_all(out)) == count
     assert (out / "cli_rec.db3").is_file()

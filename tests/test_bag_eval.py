@@ -23,7 +23,8 @@ def test_online_and_offline_agree(eval_bag, shipped_model, tmp_path) -> None:
     report = evaluate_bag(eval_bag, shipped_model, out_dir=tmp_path / "r", rate=1.0)
     on, off = report["online"], report["offline"]
     assert on["transport"]["dropped_before_listener"] == 0
-    assert off["windows"] > 20 and abs(on["windows"] - off["windows"]) <= 3
+    # Live, a busy node skips to the newest window instead of queueing: a few windows fewer is expected.
+    assert off["windows"] > 20 and 0.8 * off["windows"] <= on["windows"] <= off["windows"] + 3
     assert abs(on["top1"] - off["top1"]) <= 15.0, (on["top1"], off["top1"])
     assert on["latency_ms"]["p50"] > 0 and on["label_changes"] == 2
     assert (tmp_path / "r" / "timeline.png").stat().st_size > 1000

@@ -21,7 +21,10 @@ def node_command(module: str, params: dict[str, object] | None = None) -> list[s
 
 def start_node(cmd: list[str], timeout: float = 90.0) -> tuple[subprocess.Popen, float]:
     """Start a node process and wait until it prints 'ready'; (process, monotonic ready time)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # SIGINT back to its default in the child: a tool started in the background by a non-interactive shell
+    # inherits "ignore SIGINT", and the node could then not be stopped cleanly.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: list[str] = []
     ready = threading.Event()
 
