@@ -106,8 +106,8 @@ class ActionRecognitionNode(ManagedNode):
         runtime = MotionTextRuntime(model_dir_param(self.p("model_dir")), labels=self._labels(), library=None,
                                     providers=self.p("providers"), threads=int(self.p("threads")))
         self.recognizer = StreamRecognizer(runtime, self._stream_config())
-        self.actions_pub = self.create_lifecycle_publisher(ActionLabel, "actions", 10)
-        self.text_pub = self.create_lifecycle_publisher(String, "action_text", 10)
+        self.actions_pub = self.create_lifecycle_publisher(ActionLabel, "actions", 100)
+        self.text_pub = self.create_lifecycle_publisher(String, "action_text", 100)
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "diagnostics", 10)
         self.get_logger().info(f"model {runtime.bundle.meta.get('model_version')} on "
                                f"{runtime.motion_encoder.providers[0]}; labels: {', '.join(runtime.labels.labels)}")
@@ -271,7 +271,8 @@ class ActionRecognitionNode(ManagedNode):
 
 def main(args=None) -> int:
     """Console entry point (``ros2 run motion_text_node action_recognition_node``)."""
-    return run(ActionRecognitionNode, args)
+    # Intake and diagnostics on one executor thread; inference has its own worker thread.
+    return run(ActionRecognitionNode, args, threads=1)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -91,8 +91,12 @@ class ManagedNode(LifecycleNode):
         return True
 
 
-def run(make_node: Callable[[], ManagedNode], args=None) -> int:
-    """Init rclpy, build the node, autostart it and spin until shutdown; 1 when start-up failed."""
+def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> int:
+    """Init rclpy, build the node, autostart it and spin until shutdown; 1 when start-up failed.
+
+    ``threads`` > 1 spins with a MultiThreadedExecutor (services that may run long), 1 with a
+    SingleThreadedExecutor (lightest on the GIL when the node has its own worker thread).
+    """
     rclpy.init(args=args)
     node = None
     code = 0
@@ -101,7 +105,7 @@ def run(make_node: Callable[[], ManagedNode], args=None) -> int:
         if not node.autostart():
             print(f"{node.get_name()}: error: {getattr(node, 'startup_error', 'configure failed')}", file=sys.stderr)
             return 1
-        executor = MultiThreadedExecutor(num_threads=3)
+        executor = MultiThreadedExecutor(num_threads=threads) if threads > 1 else SingleThreadedExecutor()
         executor.add_node(node)
         print(f"{node.get_name()} ready", flush=True)
         while rclpy.ok():
