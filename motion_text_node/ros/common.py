@@ -99,7 +99,6 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
     """
     rclpy.init(args=args)
     node = None
-    code = 0
     try:
         node = make_node()
         if not node.autostart():
@@ -120,7 +119,7 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
                 pass
             node.destroy_node()
         rclpy.try_shutdown()
-    return code
+    return 0
 
 
 class RateLimitedLog:

@@ -6,7 +6,6 @@ Every number in the report is computed here; ``format_report`` renders the JSON 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -309,6 +308,3 @@ def format_report(report: dict) -> str:
                      f"{_fmt(s, f'laterality.{group}.right_pct')} |")
     return "\n".join(lines) + "\n"
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
