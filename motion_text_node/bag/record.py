@@ -281,8 +281,6 @@ class BagRecorder:
 
     def close(self, reason: str = "stopped") -> RecordStats:
         """Stop receiving, write what is queued, close the bag (metadata.yaml) and the ROS context."""
-        import rclpy
-
         self._accepting = False
         elapsed = time.monotonic() - self._t_start if self._t_start else 0.0
         for sub in self._subscriptions:
@@ -292,12 +290,7 @@ class BagRecorder:
             self._queue.put(None)  # the writer thread writes what is queued, then closes the bag
             self._thread.join()
             self._thread = None
-        if self.node is not None:
-            self.node.destroy_node()
-            self.node = None
-        if self._context is not None:
-            rclpy.try_shutdown(context=self._context)
-            self._context = None
+        self._release_ros()
         if self._writer_error is not None:
             raise UserError(f"writing {self.out} failed: {self._writer_error}")
         return RecordStats(self.out, self.storage, {t: self.counts.get(t, 0) for t in self.topics}, elapsed, reason)
@@ -306,8 +299,6 @@ class BagRecorder:
         """Tear down after a failed start (no bag left behind)."""
         import shutil
 
-        import rclpy
-
         self._accepting = False
         if self._thread is not None:
             self._queue.put("abort")
@@ -315,6 +306,12 @@ class BagRecorder:
             self._thread = None
         if self._bag_created:
             shutil.rmtree(self.out, ignore_errors=True)
+        self._release_ros()
+
+    def _release_ros(self) -> None:
+        """Destroy the recorder's node and shut its own rclpy context down."""
+        import rclpy
+
         if self.node is not None:
             self.node.destroy_node()
             self.node = None
