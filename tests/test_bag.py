@@ -375,9 +375,9 @@ def test_play_cli_start_offset_and_topic_filter(short_bag, test_clips, ros_node,
                           "--start-offset", "4", "--topics", "/skeleton", "--remap", "/skeleton:=/cli_play/skeleton",
                           "--wait-for-subscribers", "1", "--wait-timeout", "20"], ready_line="playing")
     expected = n - 120  # frames stamped at least 4 s (120 frames at 30 fps) after the start
-    assert spin_until(executor, lambda: len(skeletons) >= expected and proc.proc.poll() is not None, timeout=60)
+    spin_until(executor, lambda: len(skeletons) >= expected and proc.proc.poll() is not None, timeout=60)
     assert proc.proc.wait(5) == 0, proc.output()
-    assert len(skeletons) == expected
+    assert len(skeletons) == expected, f"received {len(skeletons)} of {expected}:\n{proc.output()}"
     assert _stamp_ns(skeletons[0][2].header.stamp) == int(DEFAULT_START_TIME * 1e9) + round(4e9)
     assert f"published {expected} messages" in proc.output()
 

@@ -32,6 +32,7 @@ class PlayStats:
     max_lateness: float = 0.0  # worst delay of a publication behind its scheduled time, seconds
     loops: int = 0  # complete passes over the bag
     interrupted: bool = False  # stopped by the stop event or Ctrl-C
+    unacked: list[str] = field(default_factory=list)  # topics whose subscribers had not acknowledged everything
 
     @property
     def total(self) -> int:
@@ -75,12 +76,14 @@ class BagPlayer:
         qos_depth: KEEP_LAST depth of the reliable, volatile publishers.
         wait_for_subscribers: before starting, wait until some played topic has this many subscribers.
         wait_timeout: seconds to wait for them (UserError after that).
+        ack_timeout: at the end, seconds to wait for reliable subscribers to acknowledge every message.
     """
 
     def __init__(self, bag: str | Path, *, rate: float = 1.0, loop: bool = False, max_loops: int | None = None,
                  start_offset: float = 0.0, remap: dict[str, str] | None = None, topics: Sequence[str] | None = None,
                  restamp: bool = False, clock: bool = False, clock_hz: float = 100.0, qos_depth: int = 100,
-                 wait_for_subscribers: int = 0, wait_timeout: float = 30.0, node=None) -> None:
+                 wait_for_subscribers: int = 0, wait_timeout: float = 30.0, ack_timeout: float = 5.0,
+                 node=None) -> None:
         if not rate > 0:
             raise UserError(f"--rate must be positive, got {rate}")
         if start_offset < 0:
@@ -100,6 +103,7 @@ class BagPlayer:
         self.clock_period_ns = int(1e9 / clock_hz) if clock else None
         self.wait_for_subscribers = int(wait_for_subscribers)
         self.wait_timeout = float(wait_timeout)
+        self.ack_timeout = float(ack_timeout)
         remap = dict(remap or {})
 
         with open_reader(self.bag) as reader:
@@ -281,7 +285,25 @@ class BagPlayer:
         finally:
             if first_wall is not None:
                 stats.wall_duration = last_wall - first_wall
+        if not stats.interrupted:
+            stats.unacked = self.wait_for_acks(self.ack_timeout)
         return stats
+
+    def wait_for_acks(self, timeout: float) -> list[str]:
+        """Wait (bounded) until reliable subscribers acknowledged every message; returns the topics that did not.
+
+        Without this, a player process that exits right after its last publication can take the messages still in
+        flight with it.
+        """
+        from rclpy.duration import Duration
+
+        deadline = time.monotonic() + max(timeout, 0.0)
+        late = []
+        for topic, pub in self._publishers.items():
+            remaining = max(deadline - time.monotonic(), 0.0)
+            if not pub.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9))):
+                late.append(self.output_topics[topic])
+        return late
 
 
 def format_play_stats(stats: PlayStats) -> str:
@@ -290,4 +312,7 @@ def format_play_stats(stats: PlayStats) -> str:
     state = "interrupted" if stats.interrupted else f"{stats.loops} pass{'es' if stats.loops != 1 else ''}"
     lines.append(f"published {stats.total} messages in {stats.wall_duration:.2f} s ({state}), "
                  f"max lateness {stats.max_lateness * 1000:.1f} ms")
+    if stats.unacked:
+        lines.append(f"warning: not every message was acknowledged on {', '.join(stats.unacked)} "
+                     "(a subscriber lagged or went away)")
     return "\n".join(lines)

@@ -98,6 +98,9 @@ def _add_play(bsub: argparse._SubParsersAction) -> None:
                    help="first wait until some played topic has N subscribers")
     p.add_argument("--wait-timeout", type=float, default=30.0,
                    help="seconds --wait-for-subscribers waits before giving up (error)")
+    p.add_argument("--ack-timeout", type=float, default=5.0,
+                   help="at the end, seconds to wait for reliable subscribers to acknowledge every message "
+                        "(like ros2 bag play --wait-for-all-acked; 0 = do not wait)")
     p.set_defaults(func=run_play)
 
 
@@ -171,7 +174,7 @@ def run_play(args: argparse.Namespace) -> int:
         with BagPlayer(args.bag, rate=args.rate, loop=args.loop, start_offset=args.start_offset, remap=remap,
                        topics=args.topics, restamp=args.restamp, clock=args.clock, clock_hz=args.clock_hz,
                        qos_depth=args.qos_depth, wait_for_subscribers=args.wait_for_subscribers,
-                       wait_timeout=args.wait_timeout) as player:
+                       wait_timeout=args.wait_timeout, ack_timeout=args.ack_timeout) as player:
             outs = ", ".join(f"{t} -> {o}" if t != o else t for t, o in player.output_topics.items())
             print(f"playing {args.bag} at {args.rate:g}x: {outs}", flush=True)
             stats = player.play()
