@@ -47,6 +47,10 @@ def test_cmu_clips_are_canonical_30fps_with_their_descriptions(cmu_cache) -> Non
     assert row.capture_fps == 60
     header_says = 2241 / 120.0  # frames / header fps
     assert salsa.motion.duration == pytest.approx(2 * header_says, abs=0.1)
+    # A model at another rate gets the clips resampled (same duration, its own frame count).
+    at15 = next(c for c in cache.clips("train", fps=15.0) if c.clip_id == "02_05")
+    assert at15.motion.fps == 15.0 and at15.motion.duration == pytest.approx(clip.motion.duration, abs=0.1)
+    np.testing.assert_allclose(at15.motion.positions[10], clip.motion.positions[20], atol=1e-5)
 
 
 def test_cmu_index_vocabulary_is_available() -> None:

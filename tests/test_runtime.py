@@ -40,6 +40,39 @@ def test_onnx_matches_torch_at_other_lengths_too(tiny_run, tiny_model_dir) -> No
     assert max(diffs.values()) <= 1e-4
 
 
+def test_int8_motion_encoder_agrees_with_fp32_and_is_the_cpu_default(tiny_model_dir, cmu_cache, tmp_path) -> None:
+    meta = json.loads((tiny_model_dir / "model.json").read_text())
+    check = meta["parity"]["motion_int8"]
+    assert meta["motion_encoder"]["int8_file"] == "motion_encoder.int8.onnx"
+    assert check["min_cosine"] >= 0.995 and "real windows" in check["windows_from"] and check["windows"] > 10
+    fp32 = MotionTextRuntime(tiny_model_dir, library=None, providers="cpu", precision="fp32")
+    auto = MotionTextRuntime(tiny_model_dir, library=None, providers="cpu")
+    assert (fp32.motion_encoder.precision, auto.motion_encoder.precision) == ("fp32", "int8")
+    assert auto.motion_encoder.path.name == "motion_encoder.int8.onnx"
+    # Windows of a clip the check did not pick (training split): same embeddings up to int8 noise.
+    motion = DatasetCache(cmu_cache).clips("train")[3].motion
+    _, a, _ = fp32.motion_encoder.encode_motion(motion)
+    _, b, _ = auto.motion_encoder.encode_motion(motion)
+    assert (a * b).sum(1).min() > 0.99
+    assert (fp32.labels.scores(a).argmax(1) == auto.labels.scores(b).argmax(1)).mean() >= 0.9
+
+    # A model without the int8 file: auto falls back to fp32, asking for int8 is one clear error.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in ("motion_encoder.onnx", "text_encoder.onnx", "tokenizer.json"):
+        (plain / name).write_bytes((tiny_model_dir / name).read_bytes())
+    (plain / "model.json").write_text(json.dumps({**meta, "motion_encoder": {
+        k: v for k, v in meta["motion_encoder"].items() if k != "int8_file"}}))
+    assert MotionTextRuntime(plain, library=None).motion_encoder.precision == "fp32"
+    with pytest.raises(UserError, match="no int8 motion encoder"):
+        MotionTextRuntime(plain, library=None, precision="int8")
+    with pytest.raises(UserError, match="precision must be one of"):
+        MotionTextRuntime(plain, library=None, precision="fp64")
+    (plain / "model.json").write_text(json.dumps(meta))  # names an int8 file that is not there
+    with pytest.raises(UserError, match="missing motion_encoder.int8.onnx"):
+        load_bundle(plain)
+
+
 RUNTIME_MODULES = ("motion_text_node.runtime.engine", "motion_text_node.runtime.library",
                    "motion_text_node.ros.conversions", "motion_text_node.commands.runtime")
 
@@ -63,7 +96,7 @@ def test_runtime_matches_the_torch_model(tiny_run, tiny_model_dir, cmu_cache) ->
     from motion_text_node.train.evaluate import load_contrastive
 
     lm = load_contrastive(tiny_run)
-    rt = MotionTextRuntime(tiny_model_dir, library=None)
+    rt = MotionTextRuntime(tiny_model_dir, library=None, precision="fp32")
     clip = DatasetCache(cmu_cache).clip("14_04")
     ours, _, _ = rt.motion_encoder.encode_motion(clip.motion)
     np.testing.assert_allclose(ours, lm.clips([clip])[0], atol=1e-4)
@@ -78,7 +111,7 @@ def test_bundle_refuses_what_it_does_not_understand(tiny_model_dir, tmp_path) ->
     with pytest.raises(UserError, match="no model.json"):
         load_bundle(bad)
     meta = json.loads((tiny_model_dir / "model.json").read_text())
-    for name in ("motion_encoder.onnx", "text_encoder.onnx", "tokenizer.json"):
+    for name in ("motion_encoder.onnx", "motion_encoder.int8.onnx", "text_encoder.onnx", "tokenizer.json"):
         (bad / name).write_bytes((tiny_model_dir / name).read_bytes())
     (bad / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
     with pytest.raises(UserError, match="format_version 99 is not supported"):
@@ -87,9 +120,10 @@ def test_bundle_refuses_what_it_does_not_understand(tiny_model_dir, tmp_path) ->
     with pytest.raises(UserError, match="unknown normalization keys"):
         load_bundle(bad)
     (bad / "model.json").write_text(json.dumps(meta))
-    (bad / "motion_encoder.onnx").write_bytes(b"not onnx")
-    with pytest.raises(UserError, match="cannot load the ONNX model"):
-        MotionTextRuntime(bad)
+    for name, precision in (("motion_encoder.onnx", "fp32"), ("motion_encoder.int8.onnx", "auto")):
+        (bad / name).write_bytes(b"not onnx")
+        with pytest.raises(UserError, match=f"{name}: cannot load the ONNX model"):
+            MotionTextRuntime(bad, precision=precision, providers="cpu")
     (bad / "tokenizer.json").unlink()
     with pytest.raises(UserError, match="missing tokenizer.json"):
         load_bundle(bad)

@@ -95,12 +95,14 @@ def score(predictions: list[Prediction], segments: list[GroundTruthSegment]) -> 
     return out
 
 
-def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None) -> list[Prediction]:
+def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None,
+                precision: str = "auto") -> list[Prediction]:
     """The same recognition straight through the runtime: frames in stamp order, inference after each."""
     from motion_text_node.runtime.engine import MotionTextRuntime
     from motion_text_node.runtime.stream import StreamRecognizer
 
-    rec = StreamRecognizer(MotionTextRuntime(model_dir, labels=labels, library=None, providers="cpu"), config)
+    runtime = MotionTextRuntime(model_dir, labels=labels, library=None, providers="cpu", precision=precision)
+    rec = StreamRecognizer(runtime, config)
     preds = []
     for f in sorted(frames, key=lambda f: f.stamp):
         rec.add_frame(f, arrival=f.stamp)
@@ -111,7 +113,7 @@ def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None) 
 
 def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float = 1.0,
                node_args: list[str] | None = None, startup_timeout: float = 90.0,
-               kill_at: float | None = None) -> tuple[list[Prediction], dict]:
+               kill_at: float | None = None, precision: str = "auto") -> tuple[list[Prediction], dict]:
     """Start the recognition node process, play the bag into it, record its labels; (predictions, transport).
 
     With ``kill_at`` (seconds into playback) the node is SIGKILLed then and restarted at once; the transport
@@ -124,7 +126,8 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
 
     from motion_text_node.bag.play import BagPlayer
 
-    params: dict[str, object] = {"model_dir": model_dir, "qos_reliability": "reliable", "qos_depth": 200}
+    params: dict[str, object] = {"model_dir": model_dir, "qos_reliability": "reliable", "qos_depth": 200,
+                                 "providers": "cpu", "precision": precision}
     if labels:
         params["labels"] = "[" + ",".join(json.dumps(x) for x in labels) + "]"
     cmd = node_command("action_recognition_node", params)
@@ -205,8 +208,12 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
 
 
 def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = False, labels: list[str] | None = None,
-                 out_dir: str | Path | None = None, rate: float = 1.0, kill_at: float | None = None) -> dict:
-    """Offline and (unless ``offline_only``) online evaluation of a converted bag; writes the report files."""
+                 out_dir: str | Path | None = None, rate: float = 1.0, kill_at: float | None = None,
+                 precision: str = "auto") -> dict:
+    """Offline and (unless ``offline_only``) online evaluation of a converted bag; writes the report files.
+
+    Both sides run on CPU with the same motion-encoder ``precision``, so online and offline are comparable.
+    """
     bag, model_dir = Path(bag), Path(model_dir)
     segments = read_ground_truth(bag)
     gt_labels = sorted({s.label for s in segments if s.label})
@@ -215,13 +222,14 @@ def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = Fa
 
         labels = list(dict.fromkeys(load_bundle(model_dir).default_labels + gt_labels))
     frames = read_skeleton_frames(bag)
-    report: dict = {"bag": str(bag), "model": str(model_dir), "labels": labels, "frames": len(frames),
+    report: dict = {"bag": str(bag), "model": str(model_dir), "precision": precision, "labels": labels,
+                    "frames": len(frames),
                     "segments": len(segments), "tracks": sorted({s.track_id for s in segments})}
-    offline = run_offline(frames, model_dir, labels)
+    offline = run_offline(frames, model_dir, labels, precision=precision)
     report["offline"] = score(offline, segments)
     online = []
     if not offline_only:
-        online, transport = run_online(bag, model_dir, labels, rate, kill_at=kill_at)
+        online, transport = run_online(bag, model_dir, labels, rate, kill_at=kill_at, precision=precision)
         report["online"] = {**score(online, segments), "transport": transport}
     if out_dir is not None:
         write_report(report, Path(out_dir), segments, online or offline)

@@ -42,7 +42,7 @@ def retargeting_table(out_root: Path, cache: str = ".cache/datasets/cmu") -> str
         lm = load_contrastive(run)
         ds = DatasetCache(cache)
         classes = class_names(ds.clips("train"), "cmu")
-        test = ds.clips("test")
+        test = ds.clips("test", fps=lm.config.norm.fps)
         row = ["on" if retarget_on else "off"]
         for clips in (test, [as_other_source(c) for c in test]):
             windows, truth = recognition_windows(clips, lm.config, classes)

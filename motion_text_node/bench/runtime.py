@@ -14,9 +14,11 @@ from motion_text_node.runtime.library import MotionLibrary
 
 
 def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | None = None) -> str:
-    """p50/p95 of the motion encoder at T=60/150, batch 1/8: ONNX Runtime vs torch eager (when available)."""
+    """p50/p95 of the motion encoder at T=60/150, batch 1/8: ONNX Runtime float32 and int8 (when the model has it)
+    against torch eager (when a checkpoint is given), measured in the same run."""
     bundle = load_bundle(model_dir)
-    enc = MotionEncoder(bundle, "cpu", threads)
+    enc = MotionEncoder(bundle, "cpu", threads, precision="fp32")
+    enc8 = MotionEncoder(bundle, "cpu", threads, precision="int8") if bundle.int8_motion_path else None
     torch_model = _torch_encoder(checkpoint, threads) if checkpoint else None
     rows = []
     for t in (60, 150):
@@ -25,6 +27,11 @@ def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | N
             mask = np.ones((b, t), dtype=bool)
             ort_ms = time_calls(lambda x=x, mask=mask: enc.encode_features(x, mask))
             row = [t, b, pct(ort_ms, 50), pct(ort_ms, 95)]
+            if enc8 is not None:
+                int8_ms = time_calls(lambda x=x, mask=mask: enc8.encode_features(x, mask))
+                row += [pct(int8_ms, 50), pct(int8_ms, 95), pct(ort_ms, 50) / pct(int8_ms, 50)]
+            else:
+                row += ["-", "-", "-"]
             if torch_model is not None:
                 import torch
 
@@ -39,7 +46,8 @@ def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | N
                 row += ["-", "-", "-"]
             rows.append(row)
     return render(f"Motion encoder latency (ms, {threads} thread(s))",
-                  ["T", "batch", "ORT p50", "ORT p95", "torch p50", "torch p95", "speed-up (torch/ORT p50)"], rows)
+                  ["T", "batch", "ORT fp32 p50", "ORT fp32 p95", "ORT int8 p50", "ORT int8 p95",
+                   "speed-up (fp32/int8 p50)", "torch p50", "torch p95", "speed-up (torch/ORT fp32 p50)"], rows)
 
 
 def _torch_encoder(checkpoint: Path, threads: int):

@@ -217,6 +217,8 @@ def _add_eval(bsub: argparse._SubParsersAction) -> None:
     e.add_argument("--rate", type=float, default=1.0, help="playback speed factor")
     e.add_argument("--kill-at", type=float, help="fault test: SIGKILL the node this many seconds into playback "
                    "and restart it; the report shows the gap")
+    e.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"],
+                   help="motion encoder: auto (int8 when the model has one), fp32, int8")
     e.add_argument("--json", type=Path, help="also write the JSON report here")
     e.add_argument("--out", type=Path, default=Path("reports/bag_eval"), help="report folder (report.md, "
                    "report.json, timeline.png)")
@@ -232,7 +234,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     labels = parse_labels(args.labels) if args.labels else None
     report = evaluate_bag(args.bag, args.model or models_dir(), offline_only=args.offline, labels=labels,
-                          out_dir=args.out, rate=args.rate, kill_at=args.kill_at)
+                          out_dir=args.out, rate=args.rate, kill_at=args.kill_at, precision=args.precision)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

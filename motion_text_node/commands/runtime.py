@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument("--labels", help="default recognition labels (comma list or file); default: CMU action classes")
     x.add_argument("--text-weights", default="fp16", choices=["fp16", "int8", "fp32"],
                    help="text encoder weights: fp16 (46 MB, default), int8 (23 MB, lossy), fp32 (90 MB)")
+    x.add_argument("--no-int8-motion", action="store_true",
+                   help="do not add the int8 motion encoder (by default it is added when it agrees with float32 "
+                        "on real windows; the runtime prefers it on CPU)")
     x.set_defaults(func=run_export)
 
     lib = sub.add_parser("library", help="build or inspect a motion library for retrieval")
@@ -48,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--up-axis", help="vertical axis of the file (default: y for .bvh, the file's own for .npz)")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--providers", default="auto", choices=["auto", "cpu", "cuda"])
+    r.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"],
+                   help="motion encoder: auto (int8 on CPU when the model has one), fp32, int8")
     r.set_defaults(func=run_recognize)
 
     q = sub.add_parser("retrieve", help="find library motions for a text command (ONNX runtime only)",
@@ -67,8 +72,9 @@ def run_export(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.label_bank import parse_labels
 
     labels = parse_labels(args.labels) if args.labels else None
-    export_model(args.checkpoint, args.out, labels=labels, text_weights=args.text_weights)
-    print(f"wrote {args.out}/model.json, motion_encoder.onnx, text_encoder.onnx, tokenizer.json")
+    export_model(args.checkpoint, args.out, labels=labels, text_weights=args.text_weights,
+                 int8_motion=not args.no_int8_motion)
+    print(f"wrote {args.out}/model.json and the ONNX files, tokenizer.json")
     return 0
 
 
@@ -88,7 +94,7 @@ def _clips_from(inputs: list[str], split: str | None):
 def run_library_build(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.engine import MotionTextRuntime, build_library
 
-    rt = MotionTextRuntime(args.model, library=None)
+    rt = MotionTextRuntime(args.model, library=None, precision="fp32")  # offline: the reference encoder
     lib = build_library(rt, _clips_from(args.data, args.split), store_motion=not args.no_motion)
     out = args.out or Path(args.model) / "motion_library.npz"
     lib.save(out)
@@ -118,7 +124,8 @@ def run_recognize(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.label_bank import parse_labels
 
     labels = parse_labels(args.labels) if args.labels else None
-    rt = MotionTextRuntime(args.model, labels=labels, library=None, providers=args.providers)
+    rt = MotionTextRuntime(args.model, labels=labels, library=None, providers=args.providers,
+                           precision=args.precision)
     clip = load_any_clip(args.path, None, args.up_axis)
     result = rt.recognize(clip.motion, args.top_k)
     if args.json:

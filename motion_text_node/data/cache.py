@@ -24,6 +24,7 @@ from motion_text_node.data.clip import Clip, Segment
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS, NUM_JOINTS
 from motion_text_node.skeleton.motion import Motion
+from motion_text_node.skeleton.resample import resample_motion
 
 CACHE_VERSION = 1
 SPLITS = ("train", "val", "test")
@@ -68,9 +69,14 @@ class DatasetCache:
         """The split a clip belongs to."""
         return self.entries[self._by_id[clip_id]]["split"]
 
-    def clips(self, split: str | None = None) -> list[Clip]:
-        """All clips (of one split), positions copied into memory."""
-        return [self._make(e) for e in self.entries if split is None or e["split"] == split]
+    def clips(self, split: str | None = None, fps: float | None = None) -> list[Clip]:
+        """All clips (of one split), positions copied into memory; resampled to ``fps`` when given (training and
+        evaluation take windows of a model's frame count, so they need clips at the model's rate)."""
+        clips = [self._make(e) for e in self.entries if split is None or e["split"] == split]
+        if fps is not None:
+            for c in clips:
+                c.motion = resample_motion(c.motion, fps)
+        return clips
 
     def _make(self, e: dict) -> Clip:
         sl = slice(e["offset"], e["offset"] + e["length"])

@@ -24,8 +24,10 @@ from torch import nn
 from motion_text_node import __version__
 from motion_text_node.data.labels import PROMPT_TEMPLATES, cmu_action_classes
 from motion_text_node.errors import UserError
+from motion_text_node.export.quantize import INT8_MIN_COSINE, check_windows, embedding_agreement, quantize
 from motion_text_node.model.stgcn import export_onnx
 from motion_text_node.model.text_encoder import mean_pool
+from motion_text_node.paths import REPO_ROOT
 from motion_text_node.runtime.bundle import BUNDLE_FORMAT, BUNDLE_VERSION
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.train.evaluate import LoadedModel, load_contrastive
@@ -128,23 +130,13 @@ def fp16_weights(src: Path, dst: Path, min_size: int = 1024) -> None:
     onnx.save(model, str(dst))
 
 
-def quantize(src: Path, dst: Path) -> None:
-    """int8 dynamic weight quantization (MatMul/Gemm weights)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # The dynamo exporter's value_info can disagree with ONNX shape inference (which the quantizer reruns):
-    # drop it and let inference recompute every intermediate shape.
-    model = onnx.load(str(src))
-    del model.graph.value_info[:]
-    cleaned = src.with_name(src.stem + "_clean.onnx")
-    onnx.save(model, str(cleaned))
-    quantize_dynamic(str(cleaned), str(dst), weight_type=QuantType.QInt8)
-
-
 def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] | None = None,
-                 text_weights: str = "fp16", log=print) -> dict:
-    """Export ``checkpoint`` into ``out_dir``; raises UserError when parity fails. Returns the parity report."""
+                 text_weights: str = "fp16", int8_motion: bool = True, log=print) -> dict:
+    """Export ``checkpoint`` into ``out_dir``; raises UserError when parity fails. Returns the parity report.
+
+    With ``int8_motion``, an int8 copy of the motion encoder is added when it stays within ``INT8_MIN_COSINE``
+    of the float32 one on real windows (see ``export.quantize``); the runtime prefers it on CPU.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lm = load_contrastive(checkpoint)
@@ -159,6 +151,11 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         f"T={t}: {d:.1e}" for t, d in report["motion_max_abs_diff"].items()))
     if max(report["motion_max_abs_diff"].values()) > PARITY_TOLERANCE:
         raise UserError(f"motion encoder parity above {PARITY_TOLERANCE}: {report['motion_max_abs_diff']}")
+
+    motion_meta = {"file": "motion_encoder.onnx", "inputs": ["x", "mask"], "output": "motion_embedding",
+                   "feature_dim": norm.feature_dim, "architecture": lm.config.model_config.encoder}
+    if int8_motion:
+        motion_meta.update(_int8_motion_encoder(lm, out, report, log))
 
     log("exporting the text encoder ...")
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,8 +188,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         "embed_dim": lm.config.model_config.embed_dim,
         "normalization": norm.to_dict(),
         "skeleton": {"format": "smpl22", "joints": list(CANONICAL_JOINTS), "up_axis": "z", "units": "m"},
-        "motion_encoder": {"file": "motion_encoder.onnx", "inputs": ["x", "mask"], "output": "motion_embedding",
-                           "feature_dim": norm.feature_dim, "architecture": lm.config.model_config.encoder},
+        "motion_encoder": motion_meta,
         "text_encoder": {"file": "text_encoder.onnx", "tokenizer": "tokenizer.json",
                          "max_length": lm.text_encoder.max_length, "inputs": ["input_ids", "attention_mask"],
                          "output": "text_embedding", "weights": text_weights,
@@ -207,6 +203,27 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         meta["acknowledgement"] = ack
     (out / "model.json").write_text(json.dumps(meta, indent=1))
     return report
+
+
+def _int8_motion_encoder(lm: LoadedModel, out: Path, report: dict, log) -> dict:
+    """Quantize ``out/motion_encoder.onnx``; keep the int8 file only when it agrees with float32. Meta entries."""
+    int8_path = out / "motion_encoder.int8.onnx"
+    cache = Path(lm.config.data.cache)
+    if not cache.is_absolute():
+        cache = REPO_ROOT / cache
+    enc = lm.model.motion_encoder
+    x, mask, source = check_windows(cache, lm.config.norm, enc.feature_mean.numpy(), enc.feature_std.numpy())
+    log("quantizing the motion encoder to int8 ...")
+    quantize(out / "motion_encoder.onnx", int8_path, per_channel=True)
+    agreement = embedding_agreement(out / "motion_encoder.onnx", int8_path, x, mask)
+    report["motion_int8"] = {**agreement, "windows_from": source}
+    log(f"  int8 vs float32 on {source}: min cosine {agreement['min_cosine']:.5f}, "
+        f"mean {agreement['mean_cosine']:.6f}")
+    if agreement["min_cosine"] < INT8_MIN_COSINE:
+        int8_path.unlink()
+        log(f"  not shipping the int8 encoder: min cosine below {INT8_MIN_COSINE}")
+        return {}
+    return {"int8_file": int8_path.name}
 
 
 def _acknowledgement(lm: LoadedModel) -> str:

@@ -40,6 +40,8 @@ from motion_text_node.runtime.label_bank import parse_labels
 from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
 
 KINECT_JOINTS_PER_BODY = 32
+#: While no track is due, the inference worker still wakes this often (s) to drop silent tracks.
+HOUSEKEEPING_PERIOD_S = 0.1
 
 PARAMETERS: dict[str, tuple[object, str]] = {
     "autostart": (True, "configure and activate at start (false: wait for lifecycle transitions)"),
@@ -63,7 +65,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "qos_depth": (50, "input QoS depth"),
     "providers": ("auto", "ONNX Runtime providers: auto, cpu, cuda"),
     "threads": (1, "ONNX Runtime intra-op threads"),
-    "inference_period_s": (0.01, "how often the worker looks for tracks due for recognition"),
+    "precision": ("auto", "motion encoder: auto (int8 on CPU when the model has one), fp32, int8"),
     "diagnostics_period_s": (1.0, "diagnostics publishing period"),
 }
 
@@ -104,13 +106,15 @@ class ActionRecognitionNode(ManagedNode):
         from motion_text_node.runtime.engine import MotionTextRuntime
 
         runtime = MotionTextRuntime(model_dir_param(self.p("model_dir")), labels=self._labels(), library=None,
-                                    providers=self.p("providers"), threads=int(self.p("threads")))
+                                    providers=self.p("providers"), threads=int(self.p("threads")),
+                                    precision=self.p("precision"))
         self.recognizer = StreamRecognizer(runtime, self._stream_config())
         self.actions_pub = self.create_lifecycle_publisher(ActionLabel, "actions", 100)
         self.text_pub = self.create_lifecycle_publisher(String, "action_text", 100)
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "diagnostics", 10)
-        self.get_logger().info(f"model {runtime.bundle.meta.get('model_version')} on "
-                               f"{runtime.motion_encoder.providers[0]}; labels: {', '.join(runtime.labels.labels)}")
+        enc = runtime.motion_encoder
+        self.get_logger().info(f"model {runtime.bundle.meta.get('model_version')} ({enc.precision} motion encoder) "
+                               f"on {enc.providers[0]}; labels: {', '.join(runtime.labels.labels)}")
 
     def _stream_config(self) -> StreamConfig:
         return StreamConfig(int(self.p("stride_frames")), float(self.p("smoothing")), float(self.p("min_score")),
@@ -133,12 +137,14 @@ class ActionRecognitionNode(ManagedNode):
             self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics, callback_group=slow),
         ]
         self._stop_worker = threading.Event()
+        self._wake = threading.Event()
         self._worker = threading.Thread(target=self._worker_loop, name="inference", daemon=True)
         self._worker.start()
 
     def stop(self) -> None:
         if getattr(self, "_worker", None) is not None:
             self._stop_worker.set()
+            self._wake.set()
             self._worker.join(5.0)
             self._worker = None
         for entity in self._io:
@@ -146,8 +152,13 @@ class ActionRecognitionNode(ManagedNode):
         self._io = []
 
     def _worker_loop(self) -> None:
-        period = float(self.p("inference_period_s"))
-        while not self._stop_worker.wait(period):
+        # Woken by intake as soon as a track has a stride of new motion (no polling delay); the timeout only
+        # paces housekeeping (dropping silent tracks) while nothing arrives.
+        while not self._stop_worker.is_set():
+            self._wake.wait(HOUSEKEEPING_PERIOD_S)
+            self._wake.clear()
+            if self._stop_worker.is_set():
+                break
             try:
                 self._infer()
             except Exception as exc:  # keep recognizing; report what went wrong
@@ -184,7 +195,8 @@ class ActionRecognitionNode(ManagedNode):
     def _add(self, frame: SkeletonFrame) -> None:
         self.received += 1
         try:
-            self.recognizer.add_frame(frame)
+            if self.recognizer.add_frame(frame):
+                self._wake.set()
         except UserError as exc:
             reason = reason_key(str(exc))
             self.rejected[reason] += 1

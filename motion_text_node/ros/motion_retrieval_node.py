@@ -37,6 +37,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "marker_frame_id": ("map", "frame of the stick-figure markers"),
     "providers": ("auto", "ONNX Runtime providers: auto, cpu, cuda"),
     "threads": (1, "ONNX Runtime intra-op threads"),
+    "precision": ("auto", "motion encoder for DescribeMotion: auto (int8 on CPU when the model has one), fp32, int8"),
     "diagnostics_period_s": (1.0, "diagnostics publishing period"),
 }
 
@@ -90,7 +91,8 @@ class MotionRetrievalNode(ManagedNode):
         from motion_text_node.runtime.engine import MotionTextRuntime
 
         self.runtime = MotionTextRuntime(model_dir_param(self.p("model_dir")), library=None,
-                                         providers=self.p("providers"), threads=int(self.p("threads")))
+                                         providers=self.p("providers"), threads=int(self.p("threads")),
+                                         precision=self.p("precision"))
         self._load_library(self.p("library"))
         if self.runtime.library is None:
             raise UserError(self.library_error or "no motion library")

@@ -1,8 +1,8 @@
 """The model folder contract: ``model.json`` says what the runtime needs to reproduce preprocessing exactly.
 
 A model folder holds ``model.json``, ``motion_encoder.onnx``, ``text_encoder.onnx``, ``tokenizer.json`` and
-optionally ``labels.yaml`` and ``motion_library.npz``. The runtime refuses a ``model.json`` it does not
-understand with one clear error.
+optionally ``motion_encoder.int8.onnx``, ``labels.yaml`` and ``motion_library.npz``. The runtime refuses a
+``model.json`` it does not understand with one clear error.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ class ModelBundle:
     @property
     def motion_path(self) -> Path:
         return self.root / self.meta["motion_encoder"]["file"]
+
+    @property
+    def int8_motion_path(self) -> Path | None:
+        """The int8-quantized motion encoder, when the export added one (see ``export.quantize``)."""
+        name = self.meta["motion_encoder"].get("int8_file")
+        return self.root / name if name else None
 
     @property
     def text_path(self) -> Path:
@@ -80,6 +86,8 @@ def load_bundle(root: str | Path) -> ModelBundle:
             for name in ("file",) + (("tokenizer",) if key == "text_encoder" else ()):
                 if not (root / meta[key][name]).is_file():
                     raise ValueError(f"missing {meta[key][name]}")
+        if meta["motion_encoder"].get("int8_file") and not (root / meta["motion_encoder"]["int8_file"]).is_file():
+            raise ValueError(f"missing {meta['motion_encoder']['int8_file']}")
         int(meta["embed_dim"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: {exc}") from None

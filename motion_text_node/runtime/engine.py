@@ -51,12 +51,13 @@ class MotionTextRuntime:
         library: motion library file; "default" uses the one named in model.json if present, None none.
         providers: "auto", "cpu" or "cuda".
         threads: ONNX Runtime intra-op threads (0 = its default).
+        precision: motion encoder "auto" (int8 on CPU when the model has it), "fp32" or "int8".
     """
 
     def __init__(self, model_dir: str | Path, labels=None, library: str | Path | None = "default",
-                 providers: str = "auto", threads: int = 0) -> None:
+                 providers: str = "auto", threads: int = 0, precision: str = "auto") -> None:
         self.bundle = load_bundle(model_dir)
-        self.motion_encoder = MotionEncoder(self.bundle, providers, threads)
+        self.motion_encoder = MotionEncoder(self.bundle, providers, threads, precision=precision)
         self.text_encoder = TextEncoder(self.bundle, providers, threads)
         self.labels = LabelBank(self.text_encoder, labels or self.bundle.default_labels or ["walk"],
                                 self.bundle.prompt_templates)

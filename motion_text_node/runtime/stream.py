@@ -89,8 +89,9 @@ class StreamRecognizer:
         self.capacity = int(norm.window_frames * 8)  # raw frames kept per track (sources up to 8x model fps)
 
     # --- input ---------------------------------------------------------------------------------------------
-    def add_frame(self, frame: SkeletonFrame, arrival: float | None = None) -> None:
-        """Add one skeleton; raises UserError (the reason to count) for a frame that cannot be used."""
+    def add_frame(self, frame: SkeletonFrame, arrival: float | None = None) -> bool:
+        """Add one skeleton; True when its track now has a stride of new motion to recognize (``run_due`` has
+        work). Raises UserError (the reason to count) for a frame that cannot be used."""
         arrival = time.monotonic() if arrival is None else arrival
         if not np.isfinite(frame.stamp) or frame.stamp <= 0:
             raise UserError("bad stamp")
@@ -113,6 +114,13 @@ class StreamRecognizer:
             track.last_arrival = arrival
             track.frame_id = frame.frame_id
             track.arrivals.append(arrival)
+            return self._is_due(track)
+
+    def _is_due(self, track: Track) -> bool:
+        """A stride of new motion since the last recognition, and enough of a window buffered (lock held)."""
+        stride_s = self.config.stride_frames / self.runtime.norm.fps
+        return (len(track.times) >= 2 and track.times[-1] - track.last_inferred >= stride_s - 1e-6
+                and track.times[-1] - track.times[0] >= self.config.min_window_fraction * self.window_s)
 
     def _insert(self, track: Track, t: float, pos: np.ndarray, valid: np.ndarray) -> None:
         if track.times and t < track.times[-1] - CLOCK_JUMP_S:
@@ -153,15 +161,12 @@ class StreamRecognizer:
         return gone
 
     def _due_windows(self):
-        stride_s = self.config.stride_frames / self.runtime.norm.fps
         due = []
         with self._lock:
             for tid, tr in self.tracks.items():
-                if len(tr.times) < 2 or tr.times[-1] - tr.last_inferred < stride_s - 1e-6:
+                if not self._is_due(tr):
                     continue
                 end = tr.times[-1]
-                if end - tr.times[0] < self.config.min_window_fraction * self.window_s:
-                    continue
                 lo = bisect.bisect_left(tr.times, end - self.window_s)
                 times = np.array(tr.times[lo:])
                 pos = np.stack(list(tr.positions)[lo:])

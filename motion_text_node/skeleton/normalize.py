@@ -13,7 +13,6 @@ import numpy as np
 
 from motion_text_node.skeleton.canonical import (
     CANONICAL_BONE_LENGTHS,
-    CANONICAL_JOINTS,
     CANONICAL_PARENTS,
     JOINT_INDEX,
     NUM_JOINTS,
@@ -88,33 +87,50 @@ def _body_frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
     return np.stack([forward, left, up], axis=-1)
 
 
+def _girdle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Joint indices placed from GIRDLE_OFFSETS, whether each hangs off the pelvis frame, their offsets, and the
+    (22, 22) path matrix: ``path[j, k]`` is 1 when bone k (child k) lies on the chain from the root to joint j."""
+    girdle = np.array([JOINT_INDEX[n] for n in GIRDLE_OFFSETS])
+    on_pelvis = np.array([anchor == "pelvis" for anchor, _ in GIRDLE_OFFSETS.values()])
+    offsets = np.array([off for _, off in GIRDLE_OFFSETS.values()], dtype=np.float32)
+    for name, (anchor, _) in GIRDLE_OFFSETS.items():  # retarget relies on this: every offset is from the parent
+        assert CANONICAL_PARENTS[JOINT_INDEX[name]] == JOINT_INDEX[anchor], name
+    path = np.zeros((NUM_JOINTS, NUM_JOINTS), dtype=np.float32)
+    for j in range(NUM_JOINTS):
+        k = j
+        while CANONICAL_PARENTS[k] >= 0:
+            path[j, k] = 1.0
+            k = CANONICAL_PARENTS[k]
+    return girdle, on_pelvis, offsets, path
+
+
+_GIRDLE, _ON_PELVIS, _GIRDLE_OFFSETS, _PATH = _girdle_tables()
+_PARENTS = np.array(CANONICAL_PARENTS)
+_ROOT = int(np.flatnonzero(_PARENTS < 0)[0])
+
+
 def retarget(positions: np.ndarray, bone_lengths: np.ndarray = CANONICAL_BONE_LENGTHS) -> np.ndarray:
     """Give (T, 22, 3) canonical positions canonical proportions.
 
     Spine, neck, head and limb bones keep their directions and get ``bone_lengths``; hips, collars and
     shoulders are placed at ``GIRDLE_OFFSETS`` in the pelvis / chest frame of each frame. The root stays where
-    it is; a zero-length bone (a joint imputed at its parent) stays zero.
+    it is; a zero-length bone (a joint imputed at its parent) stays zero. Vectorized: every joint is its parent
+    plus a new bone vector, so all joints are the root plus a sum of bones along a precomputed path.
     """
     p = positions
     pelvis_frame = _body_frame(p[:, JOINT_INDEX["left_hip"]] - p[:, JOINT_INDEX["right_hip"]],
                                p[:, JOINT_INDEX["spine1"]] - p[:, JOINT_INDEX["pelvis"]])
     chest_frame = _body_frame(p[:, JOINT_INDEX["left_shoulder"]] - p[:, JOINT_INDEX["right_shoulder"]],
                               p[:, JOINT_INDEX["neck"]] - p[:, JOINT_INDEX["spine3"]])
-    out = positions.copy()
-    for j, parent in enumerate(CANONICAL_PARENTS):
-        if parent < 0:
-            continue
-        name = CANONICAL_JOINTS[j]
-        if name in GIRDLE_OFFSETS:
-            anchor, offset = GIRDLE_OFFSETS[name]
-            frame = pelvis_frame if anchor == "pelvis" else chest_frame
-            out[:, j] = out[:, JOINT_INDEX[anchor]] + frame @ np.asarray(offset, dtype=np.float32)
-            continue
-        bone = positions[:, j] - positions[:, parent]
-        length = np.linalg.norm(bone, axis=-1, keepdims=True)
-        direction = np.divide(bone, length, out=np.zeros_like(bone), where=length > 1e-6)
-        out[:, j] = out[:, parent] + direction * bone_lengths[j]
-    return out
+    bones = p - p[:, np.maximum(_PARENTS, 0)]  # (T, 22, 3); the root's "bone" is zero
+    length = np.linalg.norm(bones, axis=-1, keepdims=True)
+    direction = np.divide(bones, length, out=np.zeros_like(bones), where=length > 1e-6)
+    new_bones = direction * np.asarray(bone_lengths, dtype=np.float32)[:, None]
+    new_bones[:, _GIRDLE[_ON_PELVIS]] = (pelvis_frame @ _GIRDLE_OFFSETS[_ON_PELVIS].T).transpose(0, 2, 1)
+    new_bones[:, _GIRDLE[~_ON_PELVIS]] = (chest_frame @ _GIRDLE_OFFSETS[~_ON_PELVIS].T).transpose(0, 2, 1)
+    new_bones[:, _ROOT] = 0.0
+    out = p[:, _ROOT, None] + _PATH @ new_bones
+    return out.astype(positions.dtype, copy=False)
 
 
 def facing_angle(frame: np.ndarray) -> float:

@@ -180,7 +180,7 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
     models = [load_contrastive(p) for p in model_paths]
     config = models[0].config
     cache = DatasetCache(data) if data else resolve_cache(config)
-    test = cache.clips(split)
+    test = cache.clips(split, fps=config.norm.fps)
     if not test:
         raise UserError(f"no clips in split {split!r} of {cache.root}")
     train_clips = cache.clips(config.data.train_split)
@@ -196,8 +196,9 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
             run["recognition"] = recognition_section(scores, truth, classes)
             clip_of = np.array([w.clip_id for w in windows])
             run["recognition"]["top1_ci95"] = bootstrap_ci(scores.argmax(1) == truth, clip_of)
-        held_out = [c for c in cache.clips() if cache.split_of(c.clip_id) != config.data.train_split]
-        run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": train_clips})
+        held_out = [c for c in cache.clips(fps=config.norm.fps) if cache.split_of(c.clip_id) != config.data.train_split]
+        lateral_train = cache.clips(config.data.train_split, fps=config.norm.fps)
+        run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": lateral_train})
         run["laterality"]["held_out_kinematic"] = kinematic_laterality(lm, test)
         runs.append(run)
 

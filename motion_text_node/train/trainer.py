@@ -168,8 +168,8 @@ class Trainer:
         torch.manual_seed(seed)
 
         cache = resolve_cache(config)
-        self.train_clips = cache.clips(config.data.train_split)
-        self.val_clips = cache.clips(config.data.val_split)
+        self.train_clips = cache.clips(config.data.train_split, fps=config.norm.fps)
+        self.val_clips = cache.clips(config.data.val_split, fps=config.norm.fps)
         if not self.train_clips:
             raise UserError(f"no clips in split {config.data.train_split!r} of {cache.root}")
         self.task = config.optim.task
