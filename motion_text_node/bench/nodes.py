@@ -48,7 +48,7 @@ def publish_main(tracks: int, seconds: float) -> None:
     from motion_text_interfaces.msg import Skeleton
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-    from motion_text_node.ros.conversions import fill_skeleton_msg
+    from motion_text_node.ros.conversions import fill_skeleton_msg, sec_to_stamp_fields
 
     rclpy.init()
     node = rclpy.create_node("bench_publisher")
@@ -61,7 +61,9 @@ def publish_main(tracks: int, seconds: float) -> None:
     t0, k = time.monotonic(), 0
     while time.monotonic() - t0 < seconds:
         for i in range(tracks):
-            msg = fill_skeleton_msg(Skeleton(), Point, time.time(), f"t{i}", motion[(k + 7 * i) % len(motion)])
+            msg = fill_skeleton_msg(Skeleton(), Point, 0.0, f"t{i}", motion[(k + 7 * i) % len(motion)])
+            # Stamped right before publishing: the latency measured is from publication, not message building.
+            msg.header.stamp.sec, msg.header.stamp.nanosec = sec_to_stamp_fields(time.time())
             pub.publish(msg)
         k += 1
         delay = t0 + k / RATE_HZ - time.monotonic()
@@ -108,7 +110,11 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
         rclpy.try_shutdown(context=ctx)
     lat = np.array([(r - w) * 1000.0 for r, w, _ in got])
     half = len(lat) // 2
-    expected = tracks * seconds * RATE_HZ / 10.0  # one label per track per stride (10 frames)
+    from motion_text_node.runtime.bundle import load_bundle
+    from motion_text_node.runtime.stream import StreamConfig
+
+    # One label per track per stride (model frames at the model's rate).
+    expected = tracks * seconds * load_bundle(model_dir).norm.fps / StreamConfig().stride_frames
     return {"tracks": tracks, "labels": len(got), "expected": expected, "lat": lat,
             "growth_ms": pct(lat[half:], 50) - pct(lat[:half], 50) if half else float("nan")}
 
@@ -154,7 +160,12 @@ def node_tables(model_dir, threads: int = 1, counts=(1, 10, 30), seconds: float 
         sustained = n if ok else sustained
     header = ["tracks @30 Hz", "labels/expected", "DDS p50", "DDS p95", "DDS p99", "p50 growth 2nd-1st half",
               "no-DDS p50", "no-DDS p95", "transport+scheduling p50", "sustained"]
-    return [render(f"Recognition node end-to-end latency (ms, stride 10 frames, {threads} ORT thread(s))", header,
+    from motion_text_node.runtime.bundle import load_bundle
+
+    bundle = load_bundle(model_dir)
+    what = (f"{bundle.norm.window_frames}-frame window at {bundle.norm.fps:g} fps, stride 10 frames, "
+            f"{'int8' if bundle.int8_motion_path else 'fp32'} motion encoder, {threads} ORT thread(s)")
+    return [render(f"Recognition node end-to-end latency (ms; {what})", header,
                    rows), f"Highest sustained track count measured: {sustained}."]
 
 

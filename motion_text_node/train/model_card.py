@@ -39,15 +39,18 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path,
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     cache_meta = json.loads((Path(report["data"]) / "index.json").read_text())["meta"]
     summary = cache_meta["summary"]
+    int8 = meta["parity"].get("motion_int8") if meta["motion_encoder"].get("int8_file") else None
+    motion_files = "float32 ONNX" + (f", plus an int8 copy (min cosine {int8['min_cosine']:.4f} to float32 on "
+                                     f"{int8['windows_from']}) that the runtime uses on CPU" if int8 else "")
     lines = [
         "# Model card: motion-text CMU model",
         "",
         f"Model version `{meta['model_version']}`, exported {meta['created']} by motion-text "
         f"{meta['motion_text_version']}. Motion encoder: {meta['motion_encoder']['architecture']} "
-        f"({config['model']['layers']} layers, d={config['model']['d_model']}); text encoder: "
-        f"{meta['text_encoder']['base_model']} (frozen) + trained projection, int8 weights in ONNX; shared space "
-        f"{meta['embed_dim']}-d. Input: canonical SMPL-22 joints, {meta['normalization']['fps']:g} fps windows of "
-        f"{meta['normalization']['window_frames']} frames.",
+        f"({config['model']['layers']} layers, d={config['model']['d_model']}; {motion_files}); text encoder: "
+        f"{meta['text_encoder']['base_model']} (frozen) + trained projection, {meta['text_encoder']['weights']} "
+        f"weights in ONNX; shared space {meta['embed_dim']}-d. Input: canonical SMPL-22 joints, "
+        f"{meta['normalization']['fps']:g} fps windows of {meta['normalization']['window_frames']} frames.",
         "",
         "## Data and split",
         "",
