@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -96,7 +97,7 @@ def test_resume_continues_from_last_checkpoint(tiny_run, tmp_path, capsys) -> No
     assert len((run / "log.csv").read_text().strip().splitlines()) == 4  # 2 earlier epochs + 1 new
 
 
-def test_evaluate_report_with_gcn_baseline(tiny_run, cmu_cache, tmp_path) -> None:
+def test_evaluate_report_with_gcn_baseline(tiny_run, tiny_model_dir, cmu_cache, tmp_path) -> None:
     base = tmp_path / "gcn"
     assert cli_main(["train", "--config", str(REPO / "configs" / "gcn_baseline.yaml"), "--out", str(base),
                      "--no-progress", "--set", f"data.cache={cmu_cache}", "--set", "optim.epochs=1",
@@ -121,6 +122,15 @@ def test_evaluate_report_with_gcn_baseline(tiny_run, cmu_cache, tmp_path) -> Non
     assert "supervised ST-GCN baseline" in md and "Laterality" in md
     for png in ("confusion.png", "confusion_baseline.png", "embedding_map.png"):
         assert (out / png).stat().st_size > 1000
+
+    # The model card describes the exported files as model.json says they are.
+    from motion_text_node.train.model_card import write_model_card
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    card = write_model_card(model, tiny_run, out).read_text()
+    assert "fp16 weights in ONNX" in card and "int8 copy (min cosine 0.99" in card
+    assert (model / "card" / "confusion.png").is_file()
 
 
 def test_laterality_pairs_side_words_with_mirrored_motion(tiny_run, cmu_cache) -> None:
