@@ -45,6 +45,21 @@ def test_labels_come_every_stride_once_enough_motion_is_buffered(runtime, walk) 
     assert all(r.top_labels[0] in ("walk", "climb", "dance") and len(r.top_labels) == 3 for r in res)
 
 
+def test_add_frame_says_exactly_when_there_is_work(runtime, walk) -> None:
+    """The node wakes its inference worker on add_frame's answer: it must never miss a due track, nor wake for
+    nothing (two tracks interleaved, one at a different rate)."""
+    rec = StreamRecognizer(runtime, StreamConfig(stride_frames=10))
+    wakes = results = 0
+    for k in range(120):
+        for track, rate in (("a", 30.0), ("b", 20.0)):
+            due = rec.add_frame(frame(walk[k], 100.0 + k / rate, track), arrival=k / 30.0)
+            got = rec.run_due()
+            assert due == bool(got), (k, track)
+            wakes += due
+            results += len(got)
+    assert wakes == results > 10
+
+
 def test_out_of_order_frames_give_the_same_windows(runtime, walk) -> None:
     ordered = StreamRecognizer(runtime, StreamConfig(stride_frames=1000))
     shuffled = StreamRecognizer(runtime, StreamConfig(stride_frames=1000))
