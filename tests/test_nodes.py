@@ -96,7 +96,7 @@ def test_malformed_messages_are_counted_and_the_node_keeps_going(shipped_model, 
 
 def test_label_list_changes_at_run_time(shipped_model, cmu_cache, ros_node, start_process, fixture_script) -> None:
     node, executor = ros_node
-    start_process(recognition_node(shipped_model, "stride_frames:=5"), ready_line="ready")
+    start_process(recognition_node(shipped_model, "stride_s:=0.167"), ready_line="ready")
     start_process(publisher(fixture_script, cmu_cache, "12_01:walker", extra=["--loop"]))
     ok, _ = collect(node, executor, ActionLabel, "actions", lambda m: len(m) >= 2)
     assert ok

@@ -36,7 +36,7 @@ def feed(rec, walk, t0=100.0, n=None, rate=30.0, track="p", arrival0=0.0):
 
 
 def test_labels_come_every_stride_once_enough_motion_is_buffered(runtime, walk) -> None:
-    rec = StreamRecognizer(runtime, StreamConfig(stride_frames=10))
+    rec = StreamRecognizer(runtime, StreamConfig(stride_s=1 / 3))
     res = feed(rec, walk, n=90)
     assert len(res) >= 6
     gaps = np.diff([r.window_end for r in res])
@@ -48,7 +48,7 @@ def test_labels_come_every_stride_once_enough_motion_is_buffered(runtime, walk) 
 def test_add_frame_says_exactly_when_there_is_work(runtime, walk) -> None:
     """The node wakes its inference worker on add_frame's answer: it must never miss a due track, nor wake for
     nothing (two tracks interleaved, one at a different rate)."""
-    rec = StreamRecognizer(runtime, StreamConfig(stride_frames=10))
+    rec = StreamRecognizer(runtime, StreamConfig(stride_s=1 / 3))
     wakes = results = 0
     for k in range(120):
         for track, rate in (("a", 30.0), ("b", 20.0)):
@@ -61,8 +61,8 @@ def test_add_frame_says_exactly_when_there_is_work(runtime, walk) -> None:
 
 
 def test_out_of_order_frames_give_the_same_windows(runtime, walk) -> None:
-    ordered = StreamRecognizer(runtime, StreamConfig(stride_frames=1000))
-    shuffled = StreamRecognizer(runtime, StreamConfig(stride_frames=1000))
+    ordered = StreamRecognizer(runtime, StreamConfig(stride_s=100.0))
+    shuffled = StreamRecognizer(runtime, StreamConfig(stride_s=100.0))
     stamps = 100.0 + np.arange(40) / 30.0
     order = np.arange(40)
     rng = np.random.default_rng(0)

@@ -110,11 +110,9 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
         rclpy.try_shutdown(context=ctx)
     lat = np.array([(r - w) * 1000.0 for r, w, _ in got])
     half = len(lat) // 2
-    from motion_text_node.runtime.bundle import load_bundle
     from motion_text_node.runtime.stream import StreamConfig
 
-    # One label per track per stride (model frames at the model's rate).
-    expected = tracks * seconds * load_bundle(model_dir).norm.fps / StreamConfig().stride_frames
+    expected = tracks * seconds / StreamConfig().stride_s  # one label per track per stride
     return {"tracks": tracks, "labels": len(got), "expected": expected, "lat": lat,
             "growth_ms": pct(lat[half:], 50) - pct(lat[:half], 50) if half else float("nan")}
 
@@ -161,9 +159,11 @@ def node_tables(model_dir, threads: int = 1, counts=(1, 10, 30), seconds: float 
     header = ["tracks @30 Hz", "labels/expected", "DDS p50", "DDS p95", "DDS p99", "p50 growth 2nd-1st half",
               "no-DDS p50", "no-DDS p95", "transport+scheduling p50", "sustained"]
     from motion_text_node.runtime.bundle import load_bundle
+    from motion_text_node.runtime.stream import StreamConfig
 
     bundle = load_bundle(model_dir)
-    what = (f"{bundle.norm.window_frames}-frame window at {bundle.norm.fps:g} fps, stride 10 frames, "
+    what = (f"{bundle.norm.window_frames}-frame window at {bundle.norm.fps:g} fps, a label every "
+            f"{StreamConfig().stride_s:.2f} s per track, "
             f"{'int8' if bundle.int8_motion_path else 'fp32'} motion encoder, {threads} ORT thread(s)")
     return [render(f"Recognition node end-to-end latency (ms; {what})", header,
                    rows), f"Highest sustained track count measured: {sustained}."]

@@ -54,7 +54,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "joint_names": ([""], "pose_array: joint name of each pose (custom format)"),
     "up_axis": ("", "pose_array / kinect_markers: z, y or -y (empty: the format's default)"),
     "track_id": ("pose_array", "pose_array: track id of the stream"),
-    "stride_frames": (10, "recognize every this many model frames of new motion per track"),
+    "stride_s": (0.333, "recognize every this many seconds of new motion per track"),
     "smoothing": (0.5, "EMA weight of previous scores (0 = none)"),
     "min_score": (0.2, "no label below this cosine score"),
     "hysteresis": (0.02, "margin a new label needs over the current one"),
@@ -117,7 +117,7 @@ class ActionRecognitionNode(ManagedNode):
                                f"on {enc.providers[0]}; labels: {', '.join(runtime.labels.labels)}")
 
     def _stream_config(self) -> StreamConfig:
-        return StreamConfig(int(self.p("stride_frames")), float(self.p("smoothing")), float(self.p("min_score")),
+        return StreamConfig(float(self.p("stride_s")), float(self.p("smoothing")), float(self.p("min_score")),
                             float(self.p("hysteresis")), int(self.p("top_k")), float(self.p("track_timeout_s")),
                             int(self.p("max_tracks")))
 
@@ -183,7 +183,7 @@ class ActionRecognitionNode(ManagedNode):
                     labels = parse_labels(values.get("labels_file", self.p("labels_file")))
                 self.recognizer.reset_labels(labels)
                 self.get_logger().info(f"labels now: {', '.join(self.recognizer.runtime.labels.labels)}")
-            tunable = {"stride_frames", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s"}
+            tunable = {"stride_s", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s"}
             for p in params:
                 if p.name in tunable:
                     setattr(self.recognizer.config, p.name, type(getattr(self.recognizer.config, p.name))(p.value))

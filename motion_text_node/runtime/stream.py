@@ -33,7 +33,7 @@ ABSURD_COORDINATE_M = 50.0
 class StreamConfig:
     """Live recognition settings (node parameters)."""
 
-    stride_frames: int = 10  # run inference every this many model frames of new motion per track
+    stride_s: float = 1 / 3  # recognize every this many seconds of new motion per track
     smoothing: float = 0.5  # EMA weight of the previous scores (0 = no smoothing)
     min_score: float = 0.2  # below this the label is "" (nothing recognized)
     hysteresis: float = 0.02  # a new label must beat the current one by this margin
@@ -118,8 +118,7 @@ class StreamRecognizer:
 
     def _is_due(self, track: Track) -> bool:
         """A stride of new motion since the last recognition, and enough of a window buffered (lock held)."""
-        stride_s = self.config.stride_frames / self.runtime.norm.fps
-        return (len(track.times) >= 2 and track.times[-1] - track.last_inferred >= stride_s - 1e-6
+        return (len(track.times) >= 2 and track.times[-1] - track.last_inferred >= self.config.stride_s - 1e-6
                 and track.times[-1] - track.times[0] >= self.config.min_window_fraction * self.window_s)
 
     def _insert(self, track: Track, t: float, pos: np.ndarray, valid: np.ndarray) -> None:

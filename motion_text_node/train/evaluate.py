@@ -205,7 +205,7 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
     report = {"models": model_paths, "split": split, "data": str(cache.root), "classes": classes,
               "runs": runs, "summary": _summary(runs)}
     if baseline:
-        report["baseline"] = _baseline(baseline, windows, truth, classes)
+        report["baseline"] = _baseline(baseline, cache, split, classes)
     if out_dir is not None:
         _write(report, out_dir, models[0], test, classes)
     return report
@@ -232,10 +232,12 @@ def _summary(runs: list[dict]) -> dict:
     return {k: {"mean": float(m), "std": float(s)} for k, (m, s) in agg.items()}
 
 
-def _baseline(path: str, windows, truth, classes: list[str]) -> dict:
+def _baseline(path: str, cache: DatasetCache, split: str, classes: list[str]) -> dict:
+    """The supervised classifier on the same test clips, cut into windows of its own rate and length."""
     model, config, ckpt = load_model(path)
     if ckpt.get("task") != "classifier":
         raise UserError(f"{path}: the baseline must be a classifier checkpoint (optim.task=classifier)")
+    windows, truth = recognition_windows(cache.clips(split, fps=config.norm.fps), config, classes)
     bclasses = ckpt["classes"]
     logits = embed_windows(model, windows, torch.device("cpu"))
     # Map the baseline's class order onto ours (same names; a class it never saw scores -inf).
