@@ -112,7 +112,7 @@ def _ablation_lines(report: dict, ablations: dict[str, Path]) -> list[str]:
     if not ablations:
         return []
     head = "| model | " + " | ".join(k[3] for k in ABLATION_KEYS) + " | kinematic laterality % |"
-    lines = ["## What the ingredients bought (held-out test split, one seed each)", "", head,
+    lines = ["## Variants: what the ingredients and choices bought (held-out test split, one seed each)", "", head,
              "|---|" + "---|" * (len(ABLATION_KEYS) + 1), _ablation_row("this model", report)]
     for name, path in ablations.items():
         lines.append(_ablation_row(name, json.loads((Path(path) / "report.json").read_text())))
