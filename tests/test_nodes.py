@@ -169,3 +169,34 @@ def test_missing_label_file_fails_configure(shipped_model, bad_labels) -> None:
                            "-p", f"model_dir:={shipped_model}", "-p", bad_labels], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 1 and "label file not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("executor_kind", ["events", "single"])
+def test_lifecycle_transitions_over_services(executor_kind, shipped_model, cmu_cache, ros_node, start_process,
+                                             fixture_script) -> None:
+    """With autostart off the node waits unconfigured; configure/activate/deactivate arrive as lifecycle service
+    calls (what a launch file or nav2's lifecycle manager sends), with either executor."""
+    from lifecycle_msgs.msg import State, Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    node, executor = ros_node
+    start_process(recognition_node(shipped_model, "autostart:=false", f"executor:={executor_kind}"),
+                  ready_line="ready")
+    start_process(publisher(fixture_script, cmu_cache, "12_01:walker", extra=["--loop"]))
+    name = "action_recognition_node"
+    state = call(node, executor, GetState, f"{name}/get_state", GetState.Request())
+    assert state.current_state.id == State.PRIMARY_STATE_UNCONFIGURED
+    labels = []
+    node.create_subscription(ActionLabel, "actions", labels.append, 50)
+    for transition in (Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE):
+        assert call(node, executor, ChangeState, f"{name}/change_state",
+                    ChangeState.Request(transition=Transition(id=transition))).success
+    assert call(node, executor, GetState, f"{name}/get_state",
+                GetState.Request()).current_state.id == State.PRIMARY_STATE_ACTIVE
+    assert spin_until(executor, lambda: len(labels) >= 2, timeout=30)
+    assert call(node, executor, ChangeState, f"{name}/change_state",
+                ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))).success
+    spin_until(executor, lambda: False, timeout=1.0)  # let labels already in flight arrive
+    before = len(labels)
+    spin_until(executor, lambda: False, timeout=1.5)  # the walker keeps publishing; an inactive node is silent
+    assert len(labels) == before

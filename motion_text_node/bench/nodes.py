@@ -78,8 +78,8 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
     """Run node + publisher processes; collect ActionLabels here; latency stats and backlog check."""
     import rclpy
     from motion_text_interfaces.msg import ActionLabel
-    from rclpy.executors import SingleThreadedExecutor
 
+    from motion_text_node.ros.common import make_executor
     from motion_text_node.ros.conversions import stamp_to_sec
 
     node, _ = start_node(node_command("action_recognition_node", {
@@ -90,7 +90,7 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1)
     rclpy.init(context=ctx)
     try:
         listener = rclpy.create_node("bench_listener", context=ctx)
-        ex = SingleThreadedExecutor(context=ctx)
+        ex = make_executor("events", context=ctx)  # the listener is the measuring instrument: keep it light
         ex.add_node(listener)
         got: list[tuple[float, float, str]] = []
         listener.create_subscription(ActionLabel, "actions",

@@ -66,6 +66,7 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "providers": ("auto", "ONNX Runtime providers: auto, cpu, cuda"),
     "threads": (1, "ONNX Runtime intra-op threads"),
     "precision": ("auto", "motion encoder: auto (int8 on CPU when the model has one), fp32, int8"),
+    "executor": ("events", "events (rclpy's EventsExecutor, lowest latency) or single (SingleThreadedExecutor)"),
     "diagnostics_period_s": (1.0, "diagnostics publishing period"),
 }
 
@@ -138,6 +139,7 @@ class ActionRecognitionNode(ManagedNode):
         ]
         self._stop_worker = threading.Event()
         self._wake = threading.Event()
+        self._infer_lock = threading.Lock()  # one inference at a time: intake (inline) or the worker
         self._worker = threading.Thread(target=self._worker_loop, name="inference", daemon=True)
         self._worker.start()
 
@@ -159,11 +161,15 @@ class ActionRecognitionNode(ManagedNode):
             self._wake.clear()
             if self._stop_worker.is_set():
                 break
-            try:
-                self._infer()
-            except Exception as exc:  # keep recognizing; report what went wrong
-                self.rejected[f"inference error: {type(exc).__name__}"] += 1
-                self.throttle.warn("inference", f"inference failed: {exc}")
+            with self._infer_lock:
+                self._infer_safely()
+
+    def _infer_safely(self) -> None:
+        try:
+            self._infer()
+        except Exception as exc:  # keep recognizing; report what went wrong
+            self.rejected[f"inference error: {type(exc).__name__}"] += 1
+            self.throttle.warn("inference", f"inference failed: {exc}")
 
     def release(self) -> None:
         for pub in (self.actions_pub, self.text_pub, self.diag_pub):
@@ -196,7 +202,15 @@ class ActionRecognitionNode(ManagedNode):
         self.received += 1
         try:
             if self.recognizer.add_frame(frame):
-                self._wake.set()
+                # Idle worker: recognize right here (no thread hand-off on the latency path). Busy worker: let
+                # it batch this track with the others once it is done.
+                if self._infer_lock.acquire(blocking=False):
+                    try:
+                        self._infer_safely()
+                    finally:
+                        self._infer_lock.release()
+                else:
+                    self._wake.set()
         except UserError as exc:
             reason = reason_key(str(exc))
             self.rejected[reason] += 1
@@ -283,7 +297,7 @@ class ActionRecognitionNode(ManagedNode):
 
 def main(args=None) -> int:
     """Console entry point (``ros2 run motion_text_node action_recognition_node``)."""
-    # Intake and diagnostics on one executor thread; inference has its own worker thread.
+    # Intake and diagnostics on one executor thread (the `executor` parameter); inference has its own worker thread.
     return run(ActionRecognitionNode, args, threads=1)
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
@@ -168,8 +169,8 @@ class StreamRecognizer:
                 end = tr.times[-1]
                 lo = bisect.bisect_left(tr.times, end - self.window_s)
                 times = np.array(tr.times[lo:])
-                pos = np.stack(list(tr.positions)[lo:])
-                valid = np.stack(list(tr.valid)[lo:])
+                pos = np.array(list(islice(tr.positions, lo, None)))
+                valid = np.array(list(islice(tr.valid, lo, None)))
                 tr.last_inferred = end
                 due.append((tid, times, pos, valid, tr.last_arrival))
         return due

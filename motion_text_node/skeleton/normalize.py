@@ -80,11 +80,16 @@ GIRDLE_OFFSETS: dict[str, tuple[str, tuple[float, float, float]]] = {
 
 def _body_frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(T, 3, 3) rotation whose columns are forward, left, up, from rough left and up vectors (T, 3)."""
-    up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9)
+    up = up / np.maximum(np.sqrt((up * up).sum(-1, keepdims=True)), 1e-9)
     left = left - (left * up).sum(-1, keepdims=True) * up
-    left = left / np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
-    forward = np.cross(left, up)
-    return np.stack([forward, left, up], axis=-1)
+    left = left / np.maximum(np.sqrt((left * left).sum(-1, keepdims=True)), 1e-9)
+    lx, ly, lz = left[..., 0], left[..., 1], left[..., 2]
+    ux, uy, uz = up[..., 0], up[..., 1], up[..., 2]
+    out = np.empty(left.shape + (3,), dtype=np.result_type(left, up))  # columns: forward = left x up, left, up
+    out[..., 0, 0], out[..., 1, 0], out[..., 2, 0] = ly * uz - lz * uy, lz * ux - lx * uz, lx * uy - ly * ux
+    out[..., :, 1] = left
+    out[..., :, 2] = up
+    return out
 
 
 def _girdle_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
