@@ -14,14 +14,14 @@ from motion_text_node.runtime.library import MotionLibrary
 
 
 def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | None = None) -> str:
-    """p50/p95 of the motion encoder at T=60/150, batch 1/8: ONNX Runtime float32 and int8 (when the model has it)
-    against torch eager (when a checkpoint is given), measured in the same run."""
+    """p50/p95 of the motion encoder at the model's window length and T=60/150, batch 1/8: ONNX Runtime float32
+    and int8 (when the model has it) against torch eager (when a checkpoint is given), measured in the same run."""
     bundle = load_bundle(model_dir)
     enc = MotionEncoder(bundle, "cpu", threads, precision="fp32")
     enc8 = MotionEncoder(bundle, "cpu", threads, precision="int8") if bundle.int8_motion_path else None
     torch_model = _torch_encoder(checkpoint, threads) if checkpoint else None
     rows = []
-    for t in (60, 150):
+    for t in sorted({bundle.norm.window_frames, 60, 150}):
         for b in (1, 8):
             x = np.random.default_rng(0).normal(size=(b, t, bundle.norm.feature_dim)).astype(np.float32)
             mask = np.ones((b, t), dtype=bool)
