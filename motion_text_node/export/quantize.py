@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_text_node.skeleton.normalize import NormalizationConfig, normalize_window
-from motion_text_node.skeleton.resample import pad_window, resample_motion
+from motion_text_node.skeleton.normalize import NormalizationConfig
 
 #: An int8 motion encoder ships only when every check window keeps at least this cosine to the float32 embedding.
 INT8_MIN_COSINE = 0.995
@@ -50,22 +49,17 @@ def check_windows(cache_dir: Path | None, norm: NormalizationConfig, feature_mea
     with the model's own feature statistics (a weaker check, said so in the returned source).
     """
     from motion_text_node.data.cache import DatasetCache
+    from motion_text_node.train.samples import clip_windows
 
     w = norm.window_frames
     if cache_dir is not None and (cache_dir / "index.json").is_file():
         cache = DatasetCache(cache_dir)
-        feats, masks = [], []
-        for split in ("val", "test"):
-            for clip in cache.clips(split):
-                m = resample_motion(clip.motion, norm.fps)
-                valid = m.validity()
-                for s in range(0, max(m.num_frames - w, 0) + 1, max(w // 4, 1)):
-                    f, k = pad_window(normalize_window(m.positions[s:s + w], valid[s:s + w], norm), w)
-                    feats.append(f)
-                    masks.append(k)
-        if feats:
-            pick = np.random.default_rng(seed).permutation(len(feats))[:max_windows]
-            return (np.stack([feats[i] for i in pick]).astype(np.float32), np.stack([masks[i] for i in pick]),
+        windows = [win for split in ("val", "test") for clip in cache.clips(split, fps=norm.fps)
+                   for win in clip_windows(clip, norm, stride=max(w // 4, 1))]
+        if windows:
+            pick = np.random.default_rng(seed).permutation(len(windows))[:max_windows]
+            return (np.stack([windows[i].features for i in pick]).astype(np.float32),
+                    np.stack([windows[i].mask for i in pick]),
                     f"{len(pick)} real windows of the val/test clips of {cache_dir.name}")
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(max_windows, w, norm.feature_dim)) * feature_std + feature_mean
