@@ -27,10 +27,10 @@ from motion_text_node.errors import UserError
 from motion_text_node.export.quantize import INT8_MIN_COSINE, check_windows, embedding_agreement, quantize
 from motion_text_node.model.stgcn import export_onnx
 from motion_text_node.model.text_encoder import mean_pool
-from motion_text_node.paths import REPO_ROOT
 from motion_text_node.runtime.bundle import BUNDLE_FORMAT, BUNDLE_VERSION
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.train.evaluate import LoadedModel, load_contrastive
+from motion_text_node.train.trainer import cache_path, resolve_cache
 
 PARITY_LENGTHS = (2, 30, 60, 150, 300)
 PARITY_TOLERANCE = 1e-4
@@ -208,11 +208,9 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
 def _int8_motion_encoder(lm: LoadedModel, out: Path, report: dict, log) -> dict:
     """Quantize ``out/motion_encoder.onnx``; keep the int8 file only when it agrees with float32. Meta entries."""
     int8_path = out / "motion_encoder.int8.onnx"
-    cache = Path(lm.config.data.cache)
-    if not cache.is_absolute():
-        cache = REPO_ROOT / cache
     enc = lm.model.motion_encoder
-    x, mask, source = check_windows(cache, lm.config.norm, enc.feature_mean.numpy(), enc.feature_std.numpy())
+    x, mask, source = check_windows(cache_path(lm.config), lm.config.norm, enc.feature_mean.numpy(),
+                                    enc.feature_std.numpy())
     log("quantizing the motion encoder to int8 ...")
     quantize(out / "motion_encoder.onnx", int8_path, per_channel=True)
     agreement = embedding_agreement(out / "motion_encoder.onnx", int8_path, x, mask)
@@ -227,8 +225,6 @@ def _int8_motion_encoder(lm: LoadedModel, out: Path, report: dict, log) -> dict:
 
 
 def _acknowledgement(lm: LoadedModel) -> str:
-    from motion_text_node.train.trainer import resolve_cache
-
     try:
         return resolve_cache(lm.config).meta.get("acknowledgement", "")
     except UserError:

@@ -81,11 +81,15 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
+def cache_path(config: TrainConfig) -> Path:
+    """The config's dataset cache folder (a relative path is relative to the repository)."""
+    path = Path(config.data.cache)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
 def resolve_cache(config: TrainConfig) -> DatasetCache:
     """The dataset cache of the config, built from the CMU data first when it is missing."""
-    path = Path(config.data.cache)
-    if not path.is_absolute():
-        path = REPO_ROOT / path
+    path = cache_path(config)
     if not (path / "index.json").is_file():
         if config.data.source != "cmu":
             raise UserError(f"{path}: no dataset cache; build it with `motion-text data build`")
