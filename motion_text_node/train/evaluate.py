@@ -183,7 +183,8 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
     test = cache.clips(split, fps=config.norm.fps)
     if not test:
         raise UserError(f"no clips in split {split!r} of {cache.root}")
-    train_clips = cache.clips(config.data.train_split)
+    train_clips = cache.clips(config.data.train_split, fps=config.norm.fps)
+    held_out = [c for c in cache.clips(fps=config.norm.fps) if cache.split_of(c.clip_id) != config.data.train_split]
     train_texts = {normalize_text(t) for c in train_clips for t in c.texts}
     classes = class_names(train_clips, config.data.label_set)
     windows, truth = recognition_windows(test, config, classes)
@@ -196,9 +197,7 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
             run["recognition"] = recognition_section(scores, truth, classes)
             clip_of = np.array([w.clip_id for w in windows])
             run["recognition"]["top1_ci95"] = bootstrap_ci(scores.argmax(1) == truth, clip_of)
-        held_out = [c for c in cache.clips(fps=config.norm.fps) if cache.split_of(c.clip_id) != config.data.train_split]
-        lateral_train = cache.clips(config.data.train_split, fps=config.norm.fps)
-        run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": lateral_train})
+        run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": train_clips})
         run["laterality"]["held_out_kinematic"] = kinematic_laterality(lm, test)
         runs.append(run)
 
