@@ -282,18 +282,6 @@ def short_bag(cmu_cache, test_clips, tmp_path_factory) -> Path:
     return out
 
 
-def _play_in_thread(player) -> tuple[threading.Thread, dict]:
-    result: dict = {}
-    thread = threading.Thread(target=lambda: result.setdefault("stats", player.play()), daemon=True)
-    thread.start()
-    return thread, result
-
-
-def _wait_all_matched(executor, player) -> None:
-    """Both topics matched before playing (the player's own wait needs only one: the first message is a label)."""
-    assert spin_until(executor, lambda: min(player.subscriber_counts().values()) >= 1, timeout=20)
-
-
 def _subscribe(node, topic: str, msg_type, sink: list) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
@@ -301,24 +289,36 @@ def _subscribe(node, topic: str, msg_type, sink: list) -> None:
     node.create_subscription(msg_type, topic, lambda m: sink.append((time.monotonic(), time.time_ns(), m)), qos)
 
 
-def test_play_delivers_every_message_in_order_on_time(short_bag, test_clips, ros_node) -> None:
+def _play_collecting(ros_node, bag: Path, remap: dict[str, str], skeletons: int, labels: int, **player_args):
+    """Play ``bag`` remapped, once both topics are matched, until ``skeletons`` and ``labels`` messages arrived;
+    (play stats, received skeletons, received labels) with arrival times (monotonic, wall ns)."""
     from motion_text_interfaces.msg import ActionLabel, Skeleton
 
-    from motion_text_node.bag.play import BagPlayer, parse_remaps
+    from motion_text_node.bag.play import BagPlayer
 
     node, executor = ros_node
-    rate, n = 4.0, test_clips[0].motion.num_frames
-    skeletons: list = []
-    labels: list = []
-    _subscribe(node, "/play_test/skeleton", Skeleton, skeletons)
-    _subscribe(node, "/play_test/ground_truth", ActionLabel, labels)
-    remap = parse_remaps(["/skeleton:=/play_test/skeleton", "ground_truth:=play_test/ground_truth"])
-    with BagPlayer(short_bag, rate=rate, remap=remap, wait_for_subscribers=1, wait_timeout=20) as player:
-        _wait_all_matched(executor, player)
-        thread, result = _play_in_thread(player)
-        assert spin_until(executor, lambda: len(skeletons) >= n and labels, timeout=20)
+    got_skeletons: list = []
+    got_labels: list = []
+    _subscribe(node, remap["/skeleton"], Skeleton, got_skeletons)
+    _subscribe(node, remap["/ground_truth"], ActionLabel, got_labels)
+    result: dict = {}
+    with BagPlayer(bag, remap=remap, wait_for_subscribers=1, wait_timeout=20, **player_args) as player:
+        # Both topics matched before playing (the player's own wait needs only one: the first message is a label).
+        assert spin_until(executor, lambda: min(player.subscriber_counts().values()) >= 1, timeout=20)
+        thread = threading.Thread(target=lambda: result.setdefault("stats", player.play()), daemon=True)
+        thread.start()
+        assert spin_until(executor, lambda: len(got_skeletons) >= skeletons and len(got_labels) >= labels,
+                          timeout=20)
         thread.join(10)
-    stats = result["stats"]
+    return result["stats"], got_skeletons, got_labels
+
+
+def test_play_delivers_every_message_in_order_on_time(short_bag, test_clips, ros_node) -> None:
+    from motion_text_node.bag.play import parse_remaps
+
+    rate, n = 4.0, test_clips[0].motion.num_frames
+    remap = parse_remaps(["/skeleton:=/play_test/skeleton", "ground_truth:=play_test/ground_truth"])
+    stats, skeletons, labels = _play_collecting(ros_node, short_bag, remap, n, 1, rate=rate)
     assert stats.published == {"/play_test/skeleton": n, "/play_test/ground_truth": 1} and stats.loops == 1
     stamps = [_stamp_ns(m.header.stamp) for _, _, m in skeletons]
     assert len(stamps) == n and stamps == sorted(stamps) and stamps[0] == int(DEFAULT_START_TIME * 1e9)
@@ -332,24 +332,11 @@ def test_play_delivers_every_message_in_order_on_time(short_bag, test_clips, ros
 
 
 def test_play_restamp_and_loop(short_bag, test_clips, ros_node) -> None:
-    from motion_text_interfaces.msg import ActionLabel, Skeleton
-
-    from motion_text_node.bag.play import BagPlayer
-
-    node, executor = ros_node
     rate, n = 8.0, test_clips[0].motion.num_frames
-    skeletons: list = []
-    labels: list = []
-    _subscribe(node, "/loop_test/skeleton", Skeleton, skeletons)
-    _subscribe(node, "/loop_test/ground_truth", ActionLabel, labels)
     remap = {"/skeleton": "/loop_test/skeleton", "/ground_truth": "/loop_test/ground_truth"}
-    with BagPlayer(short_bag, rate=rate, loop=True, max_loops=2, restamp=True, remap=remap, wait_for_subscribers=1,
-                   wait_timeout=20) as player:
-        _wait_all_matched(executor, player)
-        thread, result = _play_in_thread(player)
-        assert spin_until(executor, lambda: len(skeletons) >= 2 * n and len(labels) >= 2, timeout=20)
-        thread.join(10)
-    assert result["stats"].loops == 2 and result["stats"].published["/loop_test/skeleton"] == 2 * n
+    stats, skeletons, labels = _play_collecting(ros_node, short_bag, remap, 2 * n, 2, rate=rate, loop=True,
+                                                max_loops=2, restamp=True)
+    assert stats.loops == 2 and stats.published["/loop_test/skeleton"] == 2 * n
     stamps = np.array([_stamp_ns(m.header.stamp) for _, _, m in skeletons])
     assert (np.diff(stamps) > 0).all()  # still increasing across the loop boundary
     # Stamps are "now" (not 2023) and spaced 1/fps / rate, exactly.
