@@ -183,7 +183,7 @@ def test_clips_from_amass(babel_data: tuple[Path, Path], body_models: Path) -> N
     assert sorted(by_id) == ["12906_0", "12906_1", "12906_2", "12906_3", "12906_4", "205_0", "7_0"]
     clip = by_id["12906_1"]
     assert (clip.label, clip.subject, clip.text) == ("walk", "86", "walking forward")
-    assert clip.source.endswith("CMU/CMU/86/86_04_poses.npz")
+    assert clip.path.endswith("CMU/CMU/86/86_04_poses.npz")
     assert clip.motion.fps == 30.0 and clip.motion.positions.shape == (30, 22, 3)
     assert clip.motion.joint_names == CANONICAL_JOINTS
     np.testing.assert_allclose(clip.motion.positions[:, 0, 0], np.arange(150, 180) / 30.0, atol=1e-5)

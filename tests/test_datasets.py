@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from motion_text_node.cli import main as cli_main
-from motion_text_node.data.build import build_cache, hash_split, subject_of
+from motion_text_node.data.build import build_cache, subject_of
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.cmu import CMU_ACKNOWLEDGEMENT, read_index_texts, read_manifest, read_subject_split
 from motion_text_node.data.npz_format import load_npz_clip, save_npz_clip
+from motion_text_node.data.splits import hash_split
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.skeleton.canonical import JOINT_INDEX as J

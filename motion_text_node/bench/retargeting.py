@@ -5,6 +5,7 @@ them (every bone rescaled to SMPL lengths, shoulders ~0.35 m, joint directions k
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -22,8 +23,7 @@ SMALL = ["model.d_model=128", "model.layers=2", "model.heads=4", "model.ff=256",
 def as_other_source(clip: Clip) -> Clip:
     """The clip as a capture with SMPL proportions would have recorded it."""
     m = clip.motion
-    return Clip(clip.clip_id, Motion(retarget(m.positions), m.joint_names, m.fps, m.valid), clip.texts, clip.label,
-                clip.subject, clip.source, clip.segments)
+    return dataclasses.replace(clip, motion=Motion(retarget(m.positions), m.joint_names, m.fps, m.valid))
 
 
 def retargeting_table(out_root: Path, cache: str = ".cache/datasets/cmu") -> str:

@@ -18,12 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Preprocess a source once into a cache folder (canonical SMPL-22 joints, "
                         "metres, z up, fixed fps) with texts, labels, subjects and a subject split.",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    b.add_argument("--source", required=True, choices=["cmu", "bvh-dir", "npz-dir", "amass-babel"],
-                   help="cmu: the CMU data in the shared folder; bvh-dir / npz-dir: a folder of files (--path); "
+    b.add_argument("--source", required=True, metavar="SOURCE",
+                   help="all (every source in the shared folder, merged), one of " + ", ".join(source_names())
+                   + " (or several, comma-separated); bvh-dir / npz-dir: a folder of files (--path); "
                    "amass-babel: AMASS npz files (--path) with BABEL labels (--babel-dir, --body-model-dir)")
     b.add_argument("--out", required=True, type=Path, help="cache folder to write")
     b.add_argument("--path", type=Path, help="input folder (bvh-dir, npz-dir) or AMASS root (amass-babel)")
     b.add_argument("--fps", type=float, default=30.0, help="frame rate of the cached motions")
+    b.add_argument("--bandai-limit", type=int, default=None, metavar="N",
+                   help="bandai: only N files, evenly spread (a quick subset)")
     b.add_argument("--include-uninformative", action="store_true",
                    help="cmu: keep trials whose description says nothing ('clean', 'Unknown')")
     b.add_argument("--up-axis", default="y", choices=["y", "z", "-y"], help="bvh-dir: vertical axis of the files")
@@ -51,13 +54,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_show)
 
 
+def source_names() -> list[str]:
+    """Names ``--source`` accepts besides ``all`` and the folder sources."""
+    from motion_text_node.data.sources import SOURCES
+
+    return list(SOURCES)
+
+
 def run_build(args: argparse.Namespace) -> int:
-    from motion_text_node.data.build import build_cache
+    from motion_text_node.data.build import FOLDER_SOURCES, build_cache
     from motion_text_node.data.cache import format_summary
 
     options: dict = {}
-    if args.source == "cmu":
+    if args.source not in FOLDER_SOURCES:
         options["informative_only"] = not args.include_uninformative
+        if args.bandai_limit is not None:
+            if args.bandai_limit < 1:
+                raise UserError("--bandai-limit must be at least 1")
+            options["limit"] = args.bandai_limit
     elif args.source == "bvh-dir":
         options["up_axis"] = args.up_axis
     elif args.source == "amass-babel":
@@ -77,11 +91,14 @@ def run_info(args: argparse.Namespace) -> int:
     meta = cache.meta
     print(f"{args.cache}: source {meta.get('source')}, {meta.get('fps')} fps, built {meta.get('created')}")
     print(format_summary(meta["summary"]))
+    for name, info in meta.get("sources", {}).items():
+        print(f"{name}: licence {info['licence']}; {info['attribution']}")
     if meta.get("acknowledgement"):
         print(f"\n{meta['acknowledgement']}")
     if args.list:
         for e in cache.entries:
-            print(f"{e['id']:<16} {e['split']:<5} {e['length'] / e['fps']:6.1f}s  {(e['texts'] or [''])[0]}")
+            print(f"{e['id']:<40} {e.get('source', ''):<15} {e['split']:<5} {e['length'] / e['fps']:6.1f}s  "
+                  f"{(e['texts'] or [''])[0]}")
     return 0
 
 
@@ -100,7 +117,7 @@ def load_any_clip(clip: str, data: Path | None, up_axis: str | None = None):
     if path.suffix.lower() == ".bvh":
         raw = load_bvh(path)
         motion = to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis=up_axis or "y")
-        return Clip(path.stem, motion, source=str(path))
+        return Clip(path.stem, motion, path=str(path))
     if path.suffix.lower() == ".npz":
         return load_npz_clip(path)
     raise UserError(f"{clip}: give a .bvh or .npz file, or a clip id with --data CACHE")

@@ -501,7 +501,7 @@ def _iter_clips(
                 texts=chunk.texts,
                 label=chunk.label,
                 subject=seq.subject,
-                source=str(path),
+                path=str(path),
                 segments=chunk.segments,
             )
             yield clip, seq

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.cache import write_cache
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.npz_format import load_npz_clip
+from motion_text_node.data.splits import hash_split
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_motion
 
-SOURCES = ("cmu", "bvh-dir", "npz-dir", "amass-babel")
-
-
-def hash_split(key: str, val_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
-    """Deterministic split of a subject (or file) key: the same key always lands in the same split."""
-    u = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"
+#: Sources read from a folder the user gives (``--path``), beside the named sources of ``data.sources``.
+FOLDER_SOURCES = ("bvh-dir", "npz-dir", "amass-babel")
 
 
 def subject_of(stem: str) -> str:
@@ -49,7 +45,8 @@ def iter_bvh_dir(folder: Path, fps: float, up_axis: str = "y", unit_scale: str |
         raw = load_bvh(path, unit_scale=unit_scale, drop_first_frames=drop_first_frames)
         motion = resample_motion(to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis=up_axis), fps)
         subject = subject_of(path.stem)
-        yield Clip(path.stem, motion, _text_for(path), subject=subject, source=str(path)), hash_split(subject)
+        yield Clip(path.stem, motion, _text_for(path), subject=subject, source="bvh-dir", path=str(path)), \
+            hash_split(subject)
 
 
 def iter_npz_dir(folder: Path, fps: float) -> Iterator[tuple[Clip, str]]:
@@ -61,9 +58,22 @@ def iter_npz_dir(folder: Path, fps: float) -> Iterator[tuple[Clip, str]]:
         clip = load_npz_clip(path)
         clip.motion = resample_motion(clip.motion, fps)
         clip.subject = subject_of(path.stem)
+        clip.source = "npz-dir"
         if not clip.texts:
             clip.texts = _text_for(path)
         yield clip, hash_split(clip.subject)
+
+
+def parse_sources(source: str) -> list[str]:
+    """``all``, one source name or a comma-separated list -> source names of ``data.sources.SOURCES``."""
+    from motion_text_node.data.sources import ALL_SOURCES, get_source
+
+    names = list(ALL_SOURCES) if source.strip() == "all" else [n.strip() for n in source.split(",") if n.strip()]
+    for name in names:
+        get_source(name)
+    if not names:
+        raise UserError("no source given")
+    return names
 
 
 def build_cache(source: str, out: Path, fps: float = 30.0, path: Path | None = None, progress: bool = True,
@@ -71,34 +81,42 @@ def build_cache(source: str, out: Path, fps: float = 30.0, path: Path | None = N
     """Preprocess ``source`` into a cache at ``out``; returns the summary.
 
     Args:
-        source: one of ``SOURCES``.
+        source: ``all``, a name of ``data.sources.SOURCES`` (or several, comma-separated), or a folder source
+            (``bvh-dir``, ``npz-dir``, ``amass-babel``).
         out: cache folder to write.
         fps: frame rate of the cached motions.
         path: input folder for ``bvh-dir`` / ``npz-dir`` (the AMASS root for ``amass-babel``).
-        options: source-specific (``informative_only`` for cmu; ``babel_dir``, ``body_model_dir``,
-            ``babel_subset`` for amass-babel; ``up_axis``, ``unit_scale`` for bvh-dir).
+        options: source-specific (``informative_only`` for the CMU sources, ``limit`` for bandai (every n-th file
+            up to ``limit``); ``babel_dir``, ``body_model_dir``, ``babel_subset`` for amass-babel; ``up_axis``,
+            ``unit_scale`` for bvh-dir).
     """
-    if source == "cmu":
-        from motion_text_node.data.cmu import CMU_ACKNOWLEDGEMENT, iter_cmu_clips, read_manifest
-
-        total = len(read_manifest())
-        items = iter_cmu_clips(fps=fps, informative_only=options.get("informative_only", True))
-        meta = {"source": "cmu", "acknowledgement": CMU_ACKNOWLEDGEMENT}
-    elif source in ("bvh-dir", "npz-dir"):
+    if not (isinstance(fps, (int, float)) and np.isfinite(fps) and 1.0 <= fps <= 1000.0):
+        raise UserError(f"fps must be a number between 1 and 1000, got {fps}")
+    total = None
+    if source in FOLDER_SOURCES[:2]:
         if path is None or not path.is_dir():
             raise UserError(f"--source {source} needs --path to an existing folder (got {path})")
         if source == "bvh-dir":
             items = iter_bvh_dir(path, fps, options.get("up_axis", "y"), options.get("unit_scale", "auto"))
         else:
             items = iter_npz_dir(path, fps)
-        total = None
         meta = {"source": source, "path": str(path)}
     elif source == "amass-babel":
         from motion_text_node.data.babel import iter_babel_clips
 
         items, total, meta = iter_babel_clips(amass_root=path, fps=fps, **options)
     else:
-        raise UserError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+        from motion_text_node.data.sources import SOURCES, iter_sources
+
+        names = parse_sources(source)
+        items = iter_sources(names, fps, **options)
+        meta = {"source": ",".join(names),
+                "sources": {n: {"licence": SOURCES[n].licence, "attribution": SOURCES[n].attribution,
+                                "description": SOURCES[n].description} for n in names}}
+        if any(n.startswith("cmu") or n == "mocap6" for n in names):
+            from motion_text_node.data.cmu import CMU_ACKNOWLEDGEMENT
+
+            meta["acknowledgement"] = CMU_ACKNOWLEDGEMENT
     meta["fps"] = fps
     bar = tqdm(items, total=total, desc=f"building {source}", unit="clip", disable=not progress)
     return write_cache(bar, out, meta)

@@ -80,6 +80,8 @@ def parse_bvh(text: str, path: str = "<string>") -> BvhData:
         if take() != "OFFSET":
             raise _error(path, f"expected OFFSET in {name}")
         offset = np.array([take_float() for _ in range(3)])
+        if not np.isfinite(offset).all():
+            raise _error(path, f"OFFSET of {name} is not finite")
         joint = BvhJoint(name, stack[-1] if stack else -1, offset)
         if not name.endswith("_end") or (pos < len(tokens) and tokens[pos] == "CHANNELS"):
             if take() != "CHANNELS":
@@ -153,18 +155,37 @@ def _axis_rotation(axis: int, angles_deg: np.ndarray) -> np.ndarray:
     return m
 
 
-def forward_kinematics(bvh: BvhData) -> np.ndarray:
+#: How position channels combine with a joint's OFFSET: "add" (the usual root convention), "replace" (exporters
+#: that put position channels on every joint and write the joint's offset into them, e.g. Bandai Namco's),
+#: or "auto": replace when any non-root joint has position channels, else add.
+POSITION_MODES = ("auto", "add", "replace")
+
+
+def position_mode(bvh: BvhData, mode: str = "auto") -> str:
+    """The position-channel convention of a file: "add" or "replace" (see ``POSITION_MODES``)."""
+    if mode not in POSITION_MODES:
+        raise UserError(f"position_channels must be one of {', '.join(POSITION_MODES)}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    with_positions = any(j.parent >= 0 and any(c[1:] == "position" for c in j.channels) for j in bvh.joints)
+    return "replace" if with_positions else "add"
+
+
+def forward_kinematics(bvh: BvhData, positions_mode: str = "auto") -> np.ndarray:
     """Global joint positions (T, N, 3) in file units, for every node including End Sites.
 
     Rotation channels compose in the order listed (``Zrotation Xrotation Yrotation`` is Rz @ Rx @ Ry);
-    position channels add to the offset.
+    position channels add to the offset, or replace it (``positions_mode``, see ``POSITION_MODES``).
     """
+    replace = position_mode(bvh, positions_mode) == "replace"
     n_frames = bvh.values.shape[0]
     positions = np.zeros((n_frames, len(bvh.joints), 3))
     rotations = np.zeros((len(bvh.joints), n_frames, 3, 3))
     for k, joint in enumerate(bvh.joints):
         local_rot = np.broadcast_to(np.eye(3), (n_frames, 3, 3)).copy()
         translation = np.broadcast_to(joint.offset, (n_frames, 3)).copy()
+        if replace:
+            translation[:, [_AXES[ch[0]] for ch in joint.channels if ch[1:] == "position"]] = 0.0
         for c, ch in enumerate(joint.channels):
             col = bvh.values[:, joint.channel_start + c]
             axis = _AXES[ch[0]]
@@ -199,7 +220,8 @@ def detect_unit_scale(bvh: BvhData, expected_height_m: float = 1.7) -> float:
 
 
 def load_bvh(
-    path: str | Path, unit_scale: float | str = "auto", fps: float | None = None, drop_first_frames: int = 0
+    path: str | Path, unit_scale: float | str = "auto", fps: float | None = None, drop_first_frames: int = 0,
+    position_channels: str = "auto",
 ) -> Motion:
     """Read a BVH file as a Motion over all its nodes (End Sites named ``<parent>_end``), metres, file axes.
 
@@ -208,6 +230,7 @@ def load_bvh(
         unit_scale: metres per file unit, a name from ``UNIT_SCALES`` or "auto" (from the rest skeleton size).
         fps: override the frame rate (e.g. when the header's Frame Time is known to be wrong).
         drop_first_frames: frames to skip (e.g. an added T-pose in frame 0).
+        position_channels: how position channels combine with OFFSET (``POSITION_MODES``).
 
     The axes stay as in the file (BVH is usually y up): pass the result through ``skeleton.adapt`` with
     ``up_axis="y"`` to get a canonical motion.
@@ -220,6 +243,7 @@ def load_bvh(
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     bvh = parse_bvh(text, str(path))
+    mode = position_mode(bvh, position_channels)
     if isinstance(unit_scale, str):
         if unit_scale == "auto":
             scale = detect_unit_scale(bvh)
@@ -232,5 +256,5 @@ def load_bvh(
     if bvh.values.shape[0] <= drop_first_frames:
         raise UserError(f"{path}: only {bvh.values.shape[0]} frames, nothing left after dropping {drop_first_frames}")
     bvh.values = bvh.values[drop_first_frames:]
-    positions = forward_kinematics(bvh) * scale
+    positions = forward_kinematics(bvh, mode) * scale
     return Motion(positions.astype(np.float32), tuple(bvh.joint_names), fps or 1.0 / bvh.frame_time)

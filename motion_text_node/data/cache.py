@@ -5,7 +5,8 @@ Layout of a cache folder:
 * ``positions.npy``: float32 [sum of frames, 22, 3], every clip's canonical positions back to back;
 * ``valid.npy``: bool [sum of frames, 22], joint validity;
 * ``index.json``: ``{"meta": {...}, "clips": [{id, offset, length, fps, texts, label, subject, source, split,
-  segments}, ...]}``.
+  segments, path, licence, take}, ...]}``; ``source`` names the data source (``data.sources``) and ``licence``
+  its licence, so a config can include or exclude clips by either.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class DatasetCache:
         motion = Motion(np.array(self.positions[sl]), CANONICAL_JOINTS, e["fps"], np.array(self.valid[sl]))
         segments = [Segment(**s) for s in e.get("segments", [])]
         return Clip(e["id"], motion, list(e["texts"]), e.get("label", ""), e.get("subject", ""), e.get("source", ""),
-                    segments)
+                    segments, e.get("path", ""), e.get("licence", ""), e.get("take", ""))
 
 
 def write_cache(items: Iterable[tuple[Clip, str]], out: str | Path, meta: dict | None = None) -> dict:
@@ -102,7 +103,8 @@ def write_cache(items: Iterable[tuple[Clip, str]], out: str | Path, meta: dict |
         entries.append({
             "id": clip.clip_id, "offset": offset, "length": m.num_frames, "fps": m.fps, "texts": clip.texts,
             "label": clip.label, "subject": clip.subject, "source": clip.source, "split": split,
-            "segments": [asdict(s) for s in clip.segments],
+            "segments": [asdict(s) for s in clip.segments], "path": clip.path, "licence": clip.licence,
+            "take": clip.take,
         })
         offset += m.num_frames
     if not entries:
@@ -122,25 +124,41 @@ def write_cache(items: Iterable[tuple[Clip, str]], out: str | Path, meta: dict |
 
 
 def summarize(entries: list[dict]) -> dict:
-    """Clips, minutes, subjects and distinct words, overall and per split."""
+    """Clips, minutes, subjects, distinct texts and words, overall and per split, and the same per source."""
 
     def stats(es: list[dict]) -> dict:
-        words = {w for e in es for t in e["texts"] for w in re.findall(r"[a-z]+", t.lower())}
+        texts = {t for e in es for t in e["texts"]} | {s["text"] for e in es for s in e.get("segments", [])
+                                                       if s.get("text")}
+        words = {w for t in texts for w in re.findall(r"[a-z]+", t.lower())}
         return {
             "clips": len(es),
             "minutes": round(sum(e["length"] / e["fps"] for e in es) / 60.0, 2),
             "subjects": len({e["subject"] for e in es if e["subject"]}),
-            "distinct_texts": len({e["texts"][0] for e in es if e["texts"]}),
+            "distinct_texts": len(texts),
             "words": len(words),
         }
 
-    return {"all": stats(entries), **{s: stats([e for e in entries if e["split"] == s]) for s in SPLITS}}
+    def by_split(es: list[dict]) -> dict:
+        return {"all": stats(es), **{s: stats([e for e in es if e["split"] == s]) for s in SPLITS}}
+
+    sources = sorted({e.get("source", "") for e in entries})
+    return {**by_split(entries),
+            "by_source": {src or "unknown": by_split([e for e in entries if e.get("source", "") == src])
+                          for src in sources}}
 
 
 def format_summary(summary: dict) -> str:
-    """The summary as a small table."""
+    """The summary as a small table: every split, then every source and split (when there are several)."""
     cols = ("clips", "minutes", "subjects", "distinct_texts", "words")
-    lines = [f"{'split':<6}" + "".join(f"{c:>15}" for c in cols)]
-    for split in ("all", *SPLITS):
-        lines.append(f"{split:<6}" + "".join(f"{summary[split][c]:>15}" for c in cols))
+    lines = [f"{'source':<16}{'split':<6}" + "".join(f"{c:>15}" for c in cols)]
+
+    def rows(name: str, part: dict) -> None:
+        for split in ("all", *SPLITS):
+            lines.append(f"{name:<16}{split:<6}" + "".join(f"{part[split][c]:>15}" for c in cols))
+
+    rows("all", summary)
+    per_source = summary.get("by_source", {})
+    if len(per_source) > 1:
+        for name, part in per_source.items():
+            rows(name, part)
     return "\n".join(lines)

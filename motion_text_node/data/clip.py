@@ -27,8 +27,11 @@ class Clip:
         texts: natural-language descriptions (first is the primary one); may be empty.
         label: short action label when the dataset has one (BABEL category, npz ``label``), else "".
         subject: performer id, used for subject-disjoint splits ("" when unknown).
-        source: the file the clip came from.
+        source: the data source it belongs to (``data.sources`` name: "cmu", "bandai", ...; "" for a loose file).
         segments: labelled sub-spans (BABEL frame annotations), empty when the whole clip has one label.
+        path: the file the clip came from.
+        licence: licence of the source (SPDX-like id, e.g. "CC-BY-NC-4.0"; "" when unknown).
+        take: the capture the clip comes from, when a source knows it (two clips of one take never split apart).
     """
 
     clip_id: str
@@ -38,6 +41,9 @@ class Clip:
     subject: str = ""
     source: str = ""
     segments: list[Segment] = field(default_factory=list)
+    path: str = ""
+    licence: str = ""
+    take: str = ""
 
     @property
     def text(self) -> str:

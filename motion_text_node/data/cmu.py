@@ -1,7 +1,10 @@
 """The CMU motion-capture data in ``shared/data/cmu``: BVH trials with their authors' descriptions.
 
-Clips carry the trial description as their text (plus HumanML3D captions as segments where available), the
-subject id, and the split of ``cmu_subject_split_available.tsv`` (by subject: test subjects never train).
+Two sources: ``cmu`` (``cmu_bvh.tar.xz``, 173 trials of 16 subjects) and ``cmu_extra`` (``cmu_bvh_extra.tar.xz``,
+17 trials of subjects 62 and 16). Clips carry the trial description as their text (plus HumanML3D captions and
+mocap6 exercise labels as segments where available), the subject id, and the split of
+``cmu_subject_split_available.tsv`` extended by ``EXTRA_SUBJECT_SPLIT`` (by subject: test subjects never train,
+in any source that holds CMU trials).
 Acknowledgement, required wherever this data or a model trained on it ships: "The data used in this project
 was obtained from mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
 """
@@ -9,15 +12,15 @@ was obtained from mocap.cs.cmu.edu. The database was created with funding from N
 from __future__ import annotations
 
 import csv
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from motion_text_node.data.archives import unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip, Segment
 from motion_text_node.errors import UserError
-from motion_text_node.paths import cache_dir, shared_dir
+from motion_text_node.paths import shared_dir
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_motion
 
@@ -25,6 +28,17 @@ CMU_ACKNOWLEDGEMENT = (
     "The data used in this project was obtained from mocap.cs.cmu.edu. "
     "The database was created with funding from NSF EIA-0196217."
 )
+
+
+#: Licence id of CMU motion (free, with the acknowledgement above; no resale of the data itself).
+CMU_LICENCE = "CMU-mocap"
+
+#: Splits of the subjects that ``cmu_subject_split_available.tsv`` does not list (cmu_extra, cmu_humanoid3d).
+#: Chosen so each source gets held-out subjects: 16 (jumps; run/jog, veer left/right) and 90 (jump kick, falls)
+#: are test, 43 (playground swing) and 88 (flip backward) val.
+EXTRA_SUBJECT_SPLIT: dict[str, str] = {
+    "62": "train", "49": "train", "85": "train", "127": "train", "43": "val", "88": "val", "16": "test", "90": "test",
+}
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,10 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def read_manifest(data_dir: Path | None = None) -> list[CmuTrial]:
-    """All trials of the manifest."""
+def read_manifest(data_dir: Path | None = None, extra: bool = False) -> list[CmuTrial]:
+    """All trials of the manifest (``extra``: of ``cmu_bvh_extra_manifest.tsv``, same columns)."""
     data_dir = data_dir or cmu_data_dir()
+    name = "cmu_bvh_extra_manifest.tsv" if extra else "cmu_motion_manifest.tsv"
     return [
         CmuTrial(
             trial_id=row["trial_id"],
@@ -66,14 +81,15 @@ def read_manifest(data_dir: Path | None = None) -> list[CmuTrial]:
             capture_fps=float(row["cmu_capture_fps"]),
             fmt=row["format"],
         )
-        for row in _read_tsv(data_dir / "cmu_motion_manifest.tsv")
+        for row in _read_tsv(data_dir / name)
     ]
 
 
 def read_subject_split(data_dir: Path | None = None) -> dict[str, str]:
-    """Subject id -> "train" / "val" / "test"."""
+    """Subject id -> "train" / "val" / "test" (the shared split file, then ``EXTRA_SUBJECT_SPLIT``)."""
     data_dir = data_dir or cmu_data_dir()
-    return {str(int(r["subject"])): r["split"] for r in _read_tsv(data_dir / "cmu_subject_split_available.tsv")}
+    listed = {str(int(r["subject"])): r["split"] for r in _read_tsv(data_dir / "cmu_subject_split_available.tsv")}
+    return {**EXTRA_SUBJECT_SPLIT, **listed}
 
 
 def read_humanml3d_captions(data_dir: Path | None = None) -> dict[str, list[Segment]]:
@@ -101,52 +117,60 @@ def read_index_texts(data_dir: Path | None = None) -> list[str]:
 
 def unpacked_bvh_dir(data_dir: Path | None = None) -> Path:
     """The BVH files, unpacked once from ``cmu_bvh.tar.xz`` into the cache (shared/ is read-only)."""
-    data_dir = data_dir or cmu_data_dir()
-    out = cache_dir() / "cmu_bvh"
-    marker = out / ".complete"
-    if marker.is_file():
-        return out
-    archive = data_dir / "cmu_bvh.tar.xz"
-    if not archive.is_file():
-        raise UserError(f"{archive}: missing")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(out.parent, filter="data")
-    marker.touch()
-    return out
+    return unpacked((data_dir or cmu_data_dir()) / "cmu_bvh.tar.xz", "cmu_bvh")
 
 
-def load_trial(trial: CmuTrial, bvh_dir: Path) -> Clip:
-    """One trial as a canonical clip at its capture frame rate (the added T-pose frame 0 dropped)."""
+def unpacked_extra_dir(data_dir: Path | None = None) -> Path:
+    """The cmu_extra BVH files, unpacked once from ``cmu_bvh_extra.tar.xz`` into the cache."""
+    return unpacked((data_dir or cmu_data_dir()) / "cmu_bvh_extra.tar.xz", "cmu_bvh_extra")
+
+
+def load_trial(trial: CmuTrial, bvh_dir: Path, source: str = "cmu") -> Clip:
+    """One trial as a canonical clip at its capture frame rate (the manifest's, not the header's).
+
+    The cgspeed conversions add a T-pose as frame 0 (dropped) and need their units detected; files with the ASF
+    bone names (16_xx) have no T-pose and are in ASF length units.
+    """
     path = bvh_dir / f"{trial.trial_id}.bvh"
-    # Headers all say 120 fps; subjects 60 and 61 were captured at 60: trust the manifest.
-    raw = load_bvh(path, fps=trial.capture_fps, drop_first_frames=1)
-    motion = to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis="y")
+    if trial.fmt == "bvh-cmu-asf-names":
+        raw = load_bvh(path, unit_scale="cmu_asf", fps=trial.capture_fps)
+        motion = to_canonical(raw.positions, raw.fps, raw.joint_names, skeleton_format="cmu_asf38", up_axis="y")
+    else:
+        raw = load_bvh(path, fps=trial.capture_fps, drop_first_frames=1)
+        motion = to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis="y")
     return Clip(
         clip_id=trial.trial_id,
         motion=motion,
         texts=[trial.description],
         subject=trial.subject,
-        source=str(path),
+        source=source,
+        path=str(path),
+        licence=CMU_LICENCE,
+        take=trial.trial_id,
     )
 
 
-def iter_cmu_clips(fps: float | None = 30.0, informative_only: bool = True,
-                   data_dir: Path | None = None) -> Iterator[tuple[Clip, str]]:
-    """(clip, split) for every trial, resampled to ``fps`` (None keeps the capture rate).
+def iter_cmu_clips(fps: float | None = 30.0, informative_only: bool = True, data_dir: Path | None = None,
+                   extra: bool = False, trials: set[str] | None = None) -> Iterator[tuple[Clip, str]]:
+    """(clip, split) for every trial of ``cmu`` (or, with ``extra``, ``cmu_extra``), resampled to ``fps`` (None
+    keeps the capture rate).
 
-    HumanML3D captions are attached as segments; uninformative descriptions ("clean", "Unknown") are skipped
-    unless ``informative_only`` is False.
+    HumanML3D captions and mocap6 exercise labels are attached as segments; uninformative descriptions ("clean",
+    "Unknown") are skipped unless ``informative_only`` is False; ``trials`` keeps only those trial ids.
     """
+    from motion_text_node.data.mocap6 import read_mocap6_segments
+
     data_dir = data_dir or cmu_data_dir()
     split = read_subject_split(data_dir)
-    captions = read_humanml3d_captions(data_dir)
-    bvh_dir = unpacked_bvh_dir(data_dir)
-    for trial in read_manifest(data_dir):
-        if informative_only and not trial.informative:
+    segments = read_humanml3d_captions(data_dir)
+    for trial_id, exercise in read_mocap6_segments().items():
+        segments.setdefault(trial_id, []).extend(exercise)
+    bvh_dir = unpacked_extra_dir(data_dir) if extra else unpacked_bvh_dir(data_dir)
+    for trial in read_manifest(data_dir, extra=extra):
+        if (informative_only and not trial.informative) or (trials is not None and trial.trial_id not in trials):
             continue
-        clip = load_trial(trial, bvh_dir)
+        clip = load_trial(trial, bvh_dir, source="cmu_extra" if extra else "cmu")
         if fps:
             clip.motion = resample_motion(clip.motion, fps)
-        clip.segments = [s for s in captions.get(trial.trial_id, []) if s.start < clip.motion.duration]
+        clip.segments = [s for s in segments.get(trial.trial_id, []) if s.start < clip.motion.duration]
         yield clip, split.get(trial.subject, "train")

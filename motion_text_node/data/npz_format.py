@@ -67,7 +67,7 @@ def load_npz_clip(path: str | Path) -> Clip:
         motion = to_canonical(positions, fps, names, fmt, up, arrays.get("confidences"))
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
-    return Clip(path.stem, motion, [text] if text else [], label=label, source=str(path))
+    return Clip(path.stem, motion, [text] if text else [], label=label, path=str(path))
 
 
 def save_npz_clip(path: str | Path, motion: Motion, text: str = "", label: str = "", up_axis: str = "z") -> Path:

@@ -13,6 +13,7 @@ Joint tables (documented in the README):
 * ``coco17``: COCO keypoints lifted to 3-D (no spine, no feet: those are imputed).
 * ``cmu31``: the CMU mocap BVH skeleton (ASF conversion naming); ``cmu_max2009`` and ``cmu_daz43``: the two
   cgspeed conversions of the CMU data in ``../shared/data``.
+* ``cmu_asf38``, ``bandai27``, ``hra15`` (upper body), ``humanoid3d15``: the other skeletons of ``../shared/data``.
 * ``custom``: canonical joint names, any subset; BVH files from other tools map by name aliases (``BVH_ALIASES``).
 """
 
@@ -234,8 +235,97 @@ CMU_DAZ43 = SkeletonFormat(
     "cgspeed DAZ BVH conversion of CMU mocap (43 joints)",
 )
 
+#: CMU BVH files converted with the ASF bone names kept (CMU 16_01/16_02 in ../shared/data), in ASF length units.
+#: A joint named after a bone sits at that bone's start: ``lfemur`` is the hip, ``ltibia`` the knee.
+CMU_ASF38_JOINTS: tuple[str, ...] = (
+    "hip", "lhipjoint", "lfemur", "ltibia", "lfoot", "ltoes", "ltoes_end", "rhipjoint", "rfemur", "rtibia", "rfoot",
+    "rtoes", "rtoes_end", "lowerback", "upperback", "thorax", "lowerneck", "upperneck", "head", "head_end",
+    "lclavicle", "lhumerus", "lradius", "lwrist", "lhand", "lfingers", "lfingers_end", "lthumb", "lthumb_end",
+    "rclavicle", "rhumerus", "rradius", "rwrist", "rhand", "rfingers", "rfingers_end", "rthumb", "rthumb_end",
+)
+CMU_ASF38 = SkeletonFormat(
+    "cmu_asf38",
+    CMU_ASF38_JOINTS,
+    {
+        **_direct(
+            pelvis="hip", left_hip="lfemur", right_hip="rfemur", left_knee="ltibia", right_knee="rtibia",
+            left_ankle="lfoot", right_ankle="rfoot", left_foot="ltoes", right_foot="rtoes", spine1="upperback",
+            spine3="thorax", neck="upperneck", head="head", left_collar="lclavicle", right_collar="rclavicle",
+            left_shoulder="lhumerus", right_shoulder="rhumerus", left_elbow="lradius", right_elbow="rradius",
+            left_wrist="lwrist", right_wrist="rwrist",
+        ),
+        "spine2": (_mid("upperback", "thorax"),),
+    },
+    "y",
+    "CMU BVH with ASF bone names (38 nodes incl. end sites)",
+)
+
+#: Bandai Namco Research Motiondataset 1/2 BVH skeleton (``_L`` is the actor's left; ``Head`` is the skull base).
+BANDAI27_JOINTS: tuple[str, ...] = (
+    "joint_Root", "Hips", "Spine", "Chest", "Neck", "Head", "Head_end", "Shoulder_L", "UpperArm_L", "LowerArm_L",
+    "Hand_L", "Hand_L_end", "Shoulder_R", "UpperArm_R", "LowerArm_R", "Hand_R", "Hand_R_end", "UpperLeg_L",
+    "LowerLeg_L", "Foot_L", "Toes_L", "Toes_L_end", "UpperLeg_R", "LowerLeg_R", "Foot_R", "Toes_R", "Toes_R_end",
+)
+BANDAI27 = SkeletonFormat(
+    "bandai27",
+    BANDAI27_JOINTS,
+    {
+        **_direct(
+            pelvis="Hips", left_hip="UpperLeg_L", right_hip="UpperLeg_R", left_knee="LowerLeg_L",
+            right_knee="LowerLeg_R", left_ankle="Foot_L", right_ankle="Foot_R", left_foot="Toes_L",
+            right_foot="Toes_R", spine1="Spine", spine3="Chest", neck="Neck", head="Head", left_collar="Shoulder_L",
+            right_collar="Shoulder_R", left_shoulder="UpperArm_L", right_shoulder="UpperArm_R",
+            left_elbow="LowerArm_L", right_elbow="LowerArm_R", left_wrist="Hand_L", right_wrist="Hand_R",
+        ),
+        "spine2": (_mid("Spine", "Chest"),),
+    },
+    "y",
+    "Bandai Namco Research Motiondataset BVH (27 nodes incl. end sites)",
+)
+
+#: Vicon upper-body captures of human-robot-gym (12 joints + end sites, no legs). The ``head`` joint is not
+#: anatomical (0.44 m above the neck, behind it), so it is not mapped: the head is imputed from the neck.
+HRA15_JOINTS: tuple[str, ...] = (
+    "hip", "torso", "neck", "head", "head_end", "left_collar", "left_upper_arm", "left_forearm", "left_hand",
+    "left_hand_end", "right_collar", "right_upper_arm", "right_forearm", "right_hand", "right_hand_end",
+)
+HRA15 = SkeletonFormat(
+    "hra15",
+    HRA15_JOINTS,
+    _direct(
+        pelvis="hip", neck="neck", left_collar="left_collar", right_collar="right_collar",
+        left_shoulder="left_upper_arm", right_shoulder="right_upper_arm", left_elbow="left_forearm",
+        right_elbow="right_forearm", left_wrist="left_hand", right_wrist="right_hand",
+    ),
+    "y",
+    "human-robot-gym Vicon upper body (no legs)",
+)
+
+#: DeepMimic's "humanoid3d" character (15 joints, no head, hands or toes; collars absent).
+HUMANOID3D15_JOINTS: tuple[str, ...] = (
+    "root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
+    "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist",
+)
+HUMANOID3D15 = SkeletonFormat(
+    "humanoid3d15",
+    HUMANOID3D15_JOINTS,
+    {
+        **_direct(
+            pelvis="root", left_hip="left_hip", right_hip="right_hip", left_knee="left_knee",
+            right_knee="right_knee", left_ankle="left_ankle", right_ankle="right_ankle", spine3="chest",
+            neck="neck", left_shoulder="left_shoulder", right_shoulder="right_shoulder", left_elbow="left_elbow",
+            right_elbow="right_elbow", left_wrist="left_wrist", right_wrist="right_wrist",
+        ),
+        "spine1": (_lerp("root", "chest", 0.35),),
+        "spine2": (_lerp("root", "chest", 0.8),),
+    },
+    "y",
+    "DeepMimic humanoid3d character (15 joints)",
+)
+
 FORMATS: dict[str, SkeletonFormat] = {
-    f.name: f for f in (SMPL22, SMPL24, SMPLH52, KINECT32, MEDIAPIPE33, COCO17, CMU31, CMU_MAX2009, CMU_DAZ43)
+    f.name: f for f in (SMPL22, SMPL24, SMPLH52, KINECT32, MEDIAPIPE33, COCO17, CMU31, CMU_MAX2009, CMU_DAZ43,
+                        CMU_ASF38, BANDAI27, HRA15, HUMANOID3D15)
 }
 
 
