@@ -91,8 +91,11 @@ def run_info(args: argparse.Namespace) -> int:
     meta = cache.meta
     print(f"{args.cache}: source {meta.get('source')}, {meta.get('fps')} fps, built {meta.get('created')}")
     print(format_summary(meta["summary"]))
+    from motion_text_node.data.sources import is_non_commercial
+
     for name, info in meta.get("sources", {}).items():
-        print(f"{name}: licence {info['licence']}; {info['attribution']}")
+        nc = " (NON-COMMERCIAL: a model trained on it is too)" if is_non_commercial(info["licence"]) else ""
+        print(f"{name}: licence {info['licence']}{nc}; {info['attribution']}")
     if meta.get("acknowledgement"):
         print(f"\n{meta['acknowledgement']}")
     if args.list:

@@ -19,6 +19,7 @@ from pathlib import Path
 from motion_text_node.data.archives import unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip, Segment
+from motion_text_node.data.sanity import check_body_size
 from motion_text_node.errors import UserError
 from motion_text_node.paths import shared_dir
 from motion_text_node.skeleton.adapt import to_canonical
@@ -140,7 +141,7 @@ def load_trial(trial: CmuTrial, bvh_dir: Path, source: str = "cmu") -> Clip:
         motion = to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis="y")
     return Clip(
         clip_id=trial.trial_id,
-        motion=motion,
+        motion=check_body_size(motion, str(path)),
         texts=[trial.description],
         subject=trial.subject,
         source=source,

@@ -23,6 +23,7 @@ from torch import nn
 
 from motion_text_node import __version__
 from motion_text_node.data.labels import PROMPT_TEMPLATES, cmu_action_classes
+from motion_text_node.data.sources import is_non_commercial
 from motion_text_node.errors import UserError
 from motion_text_node.export.quantize import INT8_MIN_COSINE, check_windows, embedding_agreement, quantize
 from motion_text_node.model.stgcn import export_onnx
@@ -196,6 +197,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         "prompt_templates": list(PROMPT_TEMPLATES),
         "labels": labels if labels is not None else cmu_action_classes(),
         "training": {"config": lm.config.to_dict()},
+        "training_data": training_data_terms(lm.provenance),
         "parity": report,
     }
     ack = _acknowledgement(lm)
@@ -222,6 +224,17 @@ def _int8_motion_encoder(lm: LoadedModel, out: Path, report: dict, log) -> dict:
         log(f"  not shipping the int8 encoder: min cosine below {INT8_MIN_COSINE}")
         return {}
     return {"int8_file": int8_path.name}
+
+
+def training_data_terms(rows: list[dict]) -> dict:
+    """What ``model.json`` says about the training data: sources with licences and attributions, and whether the
+    model is for non-commercial use only (trained on any non-commercial source)."""
+    nc = sorted({r["licence"] for r in rows if is_non_commercial(r["licence"])})
+    terms = {"sources": rows, "non_commercial": bool(nc)}
+    if nc:
+        terms["notice"] = (f"Trained on data licensed {', '.join(nc)}: this model may be used for non-commercial "
+                           "purposes only. Train without it with data.exclude_licences (see the README).")
+    return terms
 
 
 def _acknowledgement(lm: LoadedModel) -> str:

@@ -26,6 +26,9 @@ class DataConfig:
     train_split: str = "train"
     val_split: str = "val"
     label_set: str = "cmu"  # action classes for recognition: "cmu" (keyword classes) or "dataset" (clip labels)
+    sources: list = field(default_factory=list)  # data sources to train on (names; empty: every source in the cache)
+    exclude_sources: list = field(default_factory=list)  # sources left out (e.g. [bandai] for leave-one-out)
+    exclude_licences: list = field(default_factory=list)  # e.g. [CC-BY-NC-4.0]: train without non-commercial data
 
 
 @dataclass
@@ -110,6 +113,10 @@ def _coerce(value: Any, like: Any, key: str) -> Any:
         return value
     if isinstance(like, str) and isinstance(value, bool):  # YAML reads on/off as booleans
         return "on" if value else "off"
+    if isinstance(like, list) and isinstance(value, str):  # --set data.sources=cmu,hra
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(like, list) and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
     if isinstance(like, tuple) and isinstance(value, (list, tuple)) and len(value) == len(like):
         return tuple(_coerce(v, d, key) for v, d in zip(value, like, strict=True))
     raise UserError(f"{key}: expected {type(like).__name__}, got {value!r}")

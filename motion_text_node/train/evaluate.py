@@ -6,7 +6,7 @@ Every number in the report is computed here; ``format_report`` renders the JSON 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from motion_text_node.train.metrics import (
     retrieval_protocols,
 )
 from motion_text_node.train.samples import clip_windows
-from motion_text_node.train.trainer import class_names, clip_label, embed_windows, resolve_cache
+from motion_text_node.train.trainer import class_names, clip_label, embed_windows, resolve_cache, selected_clips
 
 
 @dataclass
@@ -39,6 +39,7 @@ class LoadedModel:
     model: torch.nn.Module
     config: TrainConfig
     text_encoder: TextEncoder
+    provenance: list[dict] = field(default_factory=list)  # training data per source (``data.sources.provenance``)
 
     def texts(self, texts: list[str]) -> np.ndarray:
         """Texts in the shared space, (N, D)."""
@@ -67,7 +68,7 @@ def load_contrastive(path: str | Path) -> LoadedModel:
     if ckpt.get("task", "contrastive") != "contrastive":
         raise UserError(f"{path}: a {ckpt.get('task')} checkpoint, not a contrastive model")
     mc = config.model_config
-    return LoadedModel(model, config, TextEncoder(mc.text_model or None, 0))
+    return LoadedModel(model, config, TextEncoder(mc.text_model or None, 0), ckpt.get("data_provenance", []))
 
 
 def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) -> dict:
@@ -183,7 +184,7 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
     test = cache.clips(split, fps=config.norm.fps)
     if not test:
         raise UserError(f"no clips in split {split!r} of {cache.root}")
-    train_clips = cache.clips(config.data.train_split, fps=config.norm.fps)
+    train_clips = selected_clips(cache, config, config.data.train_split)
     held_out = [c for c in cache.clips(fps=config.norm.fps) if cache.split_of(c.clip_id) != config.data.train_split]
     train_texts = {normalize_text(t) for c in train_clips for t in c.texts}
     classes = class_names(train_clips, config.data.label_set)

@@ -71,6 +71,7 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path,
         "",
         "Acknowledgement: " + meta.get("acknowledgement", ""),
         "",
+        *_licence_lines(meta.get("training_data", {})),
         "## Training",
         "",
         f"`motion-text train --config configs/cmu.yaml --out {run_dir.name}` (resolved config below), "
@@ -105,6 +106,20 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path,
     out = model_dir / "MODEL_CARD.md"
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def _licence_lines(terms: dict) -> list[str]:
+    """The training data per source with its licence, and the non-commercial notice when one applies."""
+    rows = terms.get("sources", [])
+    if not rows:
+        return []
+    lines = ["### Training data and licence", ""]
+    if terms.get("notice"):
+        lines += [f"**{terms['notice']}**", ""]
+    lines += ["| source | licence | training clips | minutes | attribution |", "|---|---|---|---|---|"]
+    lines += [f"| {r['source']} | {r['licence']} | {r['clips']} | {r['minutes']} | {r['attribution']} |"
+              for r in rows]
+    return lines + [""]
 
 
 def _ablation_lines(report: dict, ablations: dict[str, Path]) -> list[str]:

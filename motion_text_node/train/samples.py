@@ -181,7 +181,8 @@ class WindowSampler:
         captions = [s for s in clip.segments if s.text and _overlap(s.start, s.end, t0, t1) >= 0.5 * (t1 - t0)]
         if captions and self.rng.random() < self.aug.captions:
             return self.rng.choice(captions).text
-        return clip.text
+        # Clips with several wordings (Bandai's content x style phrasings) teach all of them.
+        return self.rng.choice(clip.texts) if len(clip.texts) > 1 else clip.text
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(B, T, F) features, (B, T) mask, B texts."""

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.labels import cmu_action_classes, cmu_action_label
+from motion_text_node.data.sources import provenance, select_clips
 from motion_text_node.errors import UserError
 from motion_text_node.model.losses import contrastive_loss
 from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
@@ -88,15 +89,21 @@ def cache_path(config: TrainConfig) -> Path:
 
 
 def resolve_cache(config: TrainConfig) -> DatasetCache:
-    """The dataset cache of the config, built from the CMU data first when it is missing."""
+    """The dataset cache of the config, built from its named shared-data source(s) first when it is missing."""
     path = cache_path(config)
     if not (path / "index.json").is_file():
-        if config.data.source != "cmu":
-            raise UserError(f"{path}: no dataset cache; build it with `motion-text data build`")
-        from motion_text_node.data.build import build_cache
+        from motion_text_node.data.build import FOLDER_SOURCES, build_cache
 
-        build_cache("cmu", path, fps=config.norm.fps)
+        if config.data.source in FOLDER_SOURCES:
+            raise UserError(f"{path}: no dataset cache; build it with `motion-text data build`")
+        build_cache(config.data.source, path, fps=config.norm.fps)
     return DatasetCache(path)
+
+
+def selected_clips(cache: DatasetCache, config: TrainConfig, split: str) -> list[Clip]:
+    """The clips of ``split`` at the model fps, restricted to the config's sources and licences."""
+    d = config.data
+    return select_clips(cache.clips(split, fps=config.norm.fps), d.sources, d.exclude_sources, d.exclude_licences)
 
 
 def clip_label(clip: Clip, label_set: str) -> str:
@@ -172,10 +179,12 @@ class Trainer:
         torch.manual_seed(seed)
 
         cache = resolve_cache(config)
-        self.train_clips = cache.clips(config.data.train_split, fps=config.norm.fps)
-        self.val_clips = cache.clips(config.data.val_split, fps=config.norm.fps)
+        self.train_clips = selected_clips(cache, config, config.data.train_split)
+        self.val_clips = selected_clips(cache, config, config.data.val_split)
         if not self.train_clips:
-            raise UserError(f"no clips in split {config.data.train_split!r} of {cache.root}")
+            raise UserError(f"no clips in split {config.data.train_split!r} of {cache.root} for the config's "
+                            "data.sources / exclude_sources / exclude_licences")
+        self.provenance = provenance(self.train_clips)
         self.task = config.optim.task
         if self.task not in ("contrastive", "classifier"):
             raise UserError(f"optim.task must be contrastive or classifier, got {self.task!r}")
@@ -303,7 +312,8 @@ class Trainer:
     # --- the run -------------------------------------------------------------------------------------------
     def _state(self) -> dict:
         return {"optimizer": self.opt.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
-                "history": self.history, "classes": self.classes, "task": self.task}
+                "history": self.history, "classes": self.classes, "task": self.task,
+                "data_provenance": self.provenance}
 
     def _restore(self) -> None:
         ckpt = read_checkpoint(self.out / "last.pt")
