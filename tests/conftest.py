@@ -178,3 +178,14 @@ def test_split_library(shipped_model, cmu_cache, tmp_path_factory) -> Path:
     rt = MotionTextRuntime(shipped_model, library=None)
     lib = build_library(rt, DatasetCache(cmu_cache).clips("test"), progress=False)
     return lib.save(tmp_path_factory.mktemp("library") / "test_library.npz")
+
+
+@pytest.fixture(scope="session")
+def merged_cache() -> Path:
+    """A small merged cache of every non-CMU source (Bandai: 120 files spread over all contents), built once."""
+    from motion_text_node.data.build import build_cache
+
+    out = REPO / ".cache" / "test_datasets" / "merged_subset"
+    if not (out / "index.json").is_file():
+        build_cache("cmu_extra,cmu_humanoid3d,hra,bandai", out, fps=30.0, progress=False, limit=120)
+    return out
