@@ -198,6 +198,9 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
             run["recognition"] = recognition_section(scores, truth, classes)
             clip_of = np.array([w.clip_id for w in windows])
             run["recognition"]["top1_ci95"] = bootstrap_ci(scores.argmax(1) == truth, clip_of)
+        if len({c.source for c in test}) > 1:
+            run["by_source"] = per_source_section(lm, test, train_texts, windows, truth,
+                                                  scores if len(truth) else None)
         run["laterality"] = laterality_section(lm, {"held_out": held_out, "training_clips": train_clips})
         run["laterality"]["held_out_kinematic"] = kinematic_laterality(lm, test)
         runs.append(run)
@@ -209,6 +212,26 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
     if out_dir is not None:
         _write(report, out_dir, models[0], test, classes)
     return report
+
+
+def per_source_section(lm: LoadedModel, test: list[Clip], train_texts: set[str], windows: list, truth: np.ndarray,
+                       scores: np.ndarray | None) -> dict:
+    """Retrieval (all protocol) and recognition top-1 on the test clips of each source (with 2 clips or more)."""
+    out = {}
+    source_of = {c.clip_id: c.source for c in test}
+    window_source = np.array([source_of[w.clip_id] for w in windows])
+    for src in sorted({c.source for c in test}):
+        subset = [c for c in test if c.source == src]
+        if len(subset) < 2:
+            continue
+        ret = retrieval_section(lm, subset, train_texts)["all"]
+        row = {"clips": len(subset), **{k: ret[k] for k in ("t2m_R@1", "t2m_R@5", "m2t_R@1", "m2t_R@5")}}
+        mine = window_source == src if scores is not None else np.zeros(0, bool)
+        if mine.any():
+            row["windows"] = int(mine.sum())
+            row["top1"] = float((scores[mine].argmax(1) == truth[mine]).mean() * 100)
+        out[src] = row
+    return out
 
 
 def _flat(run: dict) -> dict:
@@ -302,6 +325,14 @@ def format_report(report: dict) -> str:
         lines += ["", f"95% bootstrap interval of top-1 over test clips (first model): {ci[0]:.0f}-{ci[1]:.0f}."]
         lines += ["", "Per-class top-1 (contrastive): " + ", ".join(
             f"{k} {v:.0f}" for k, v in sorted(r0["recognition"]["per_class"].items()))]
+    if "by_source" in r0:
+        lines += ["", "## Per source (first model; retrieval within each source's test clips)", "",
+                  "| source | clips | t2m R@1 | t2m R@5 | m2t R@1 | m2t R@5 | windows | recognition top-1 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for src, v in r0["by_source"].items():
+            top1 = f"{v['top1']:.1f}" if "top1" in v else "-"
+            lines.append(f"| {src} | {v['clips']} | {v['t2m_R@1']:.1f} | {v['t2m_R@5']:.1f} | {v['m2t_R@1']:.1f} | "
+                         f"{v['m2t_R@5']:.1f} | {v.get('windows', 0)} | {top1} |")
     lines += ["", "## Laterality (original vs mirrored motion, original vs side-swapped text)", "",
               "| texts | texts naming a side | decisions | right pairing % |", "|---|---|---|---|"]
     names = {"held_out": "dataset texts, held-out clips", "training_clips": "dataset texts, training clips (seen)",
