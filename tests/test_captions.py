@@ -286,6 +286,17 @@ def test_stepping_to_and_fro_is_not_walking() -> None:
     assert not any(f.startswith(("walk", "run")) for f in facts)
 
 
+def test_stepping_in_place() -> None:
+    t = frames(2.0)
+    local = rest(t)
+    phase = np.sin(np.pi * 2.0 * t)  # 2 steps per second
+    for side, lift in (("left", np.maximum(phase, 0)), ("right", np.maximum(-phase, 0))):
+        for part, k in (("knee", 0.1), ("ankle", 0.15), ("foot", 0.15)):
+            local[:, J[f"{side}_{part}"], 2] += k * lift
+    facts = describe(place(local))
+    assert "step_in_place" in facts and not any(f.startswith(("walk", "run", "jump", "hop")) for f in facts)
+
+
 @pytest.mark.parametrize(("degrees", "name"), [(45, "turn_left_45"), (90, "turn_left_90"), (-90, "turn_right_90"),
                                                (180, "turn_left_180"), (-45, "turn_right_45")])
 def test_turns_are_bucketed_and_counter_clockwise_is_left(degrees: float, name: str) -> None:

@@ -85,14 +85,21 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           _directions("run"), 0.9,
           {"min_speed_mps": 1.9, "min_net_speed_mps": 1.2, "min_steps_per_s": 1.5, "jog_max_speed_mps": 2.8,
            "min_upright_frac": 0.6, "min_legs_valid_frac": 0.9}, suppresses=("kick", "hop")),
+    _rule("step_in_place", "The feet take turns being the higher one (their height difference flipping past "
+          "+-lift_diff_m) at min_steps_per_s or more while the pelvis stays in place (net speed below walk's "
+          "min_net_speed_mps), upright; 'jog in place' from jog_min_steps_per_s with both feet off the floor "
+          "at times.",
+          ("step_in_place", "jog_in_place"), 0.7,
+          {"lift_diff_m": 0.05, "min_steps_per_s": 1.5, "jog_min_steps_per_s": 2.2, "flight_min_foot_m": 0.03,
+           "min_upright_frac": 0.8}),
     _rule("turn", "Facing direction (from the hip and shoulder lines) at the end of the window minus at its "
           "start, each averaged over end_average_s; bucketed to about 45, 90, 180 or 360 degrees.",
           tuple(f"turn_{s}_{a}" for s in ("left", "right") for a in (45, 90, 180, 360)), 0.7,
           {"min_deg": 35.0, "deg_90_from": 67.5, "deg_180_from": 135.0, "deg_360_from": 270.0,
-           "end_average_s": 0.25, "min_facing_valid_frac": 0.9}),
+           "end_average_s": 0.25, "min_facing_valid_frac": 0.9}, suppresses=("twist",)),
     _rule("spin", "A turn of at least min_deg whose fastest 1-s stretch turns at min_rate_deg_per_s or more.",
           _sided("spin", both=False), 0.9,
-          {"min_deg": 270.0, "min_rate_deg_per_s": 200.0, "rate_span_s": 1.0}, suppresses=("turn",)),
+          {"min_deg": 270.0, "min_rate_deg_per_s": 200.0, "rate_span_s": 1.0}, suppresses=("turn", "twist")),
     _rule("circle", "The direction of travel (of the moving pelvis) turns by at least min_deg within the window "
           "while the pelvis moves most of the time.",
           _sided("circle", both=False), 0.8,
@@ -204,7 +211,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           "(at least min_extension_m, the wrist min_forward_m in front of the shoulder, near shoulder height) "
           "within max_extend_s, and back to bent within max_retract_s.",
           _sided("punch"), 0.8,
-          {"guard_max_m": 0.3, "min_extension_m": 0.42, "min_forward_m": 0.33, "min_dz_m": -0.25, "max_dz_m": 0.3,
+          {"guard_max_m": 0.3, "min_extension_m": 0.42, "min_forward_m": 0.37, "min_dz_m": -0.25, "max_dz_m": 0.2,
            "max_extend_s": 0.5, "max_retract_s": 0.6}, suppresses=("reach",)),
     _rule("reach", "Arm stretched (min_extension_m) with the wrist in front of the shoulder (min_forward_m) "
           "between hip and head height, held for min_s.",
@@ -498,6 +505,23 @@ def _run(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
         texts[None] = (verb, (verb, f"{verb} around"))
         out += _gait("run", b, w, fire & mask, texts)
     return out
+
+
+@_evaluates("step_in_place")
+def _step_in_place(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
+    loco = locomotion(b, w)
+    d = np.where(b.legs_ok, b.foot_height("left") - b.foot_height("right"), 0.0)
+    flips = state_changes(hysteresis_state(d, -t["lift_diff_m"], t["lift_diff_m"]))
+    steps = w.count(flips) / w.duration
+    fire = ((steps >= t["min_steps_per_s"]) & (loco["net_speed"] < _t("walk")["min_net_speed_mps"])
+            & (loco["upright"] >= t["min_upright_frac"]) & (loco["legs"] >= _t("walk")["min_legs_valid_frac"]))
+    flight = b.legs_ok & (np.minimum(b.foot_height("left"), b.foot_height("right")) >= t["flight_min_foot_m"])
+    jog = (steps >= t["jog_min_steps_per_s"]) & (w.runs(flight) >= 1)
+    lifted = np.abs(d) >= t["lift_diff_m"]
+    return [Hit("jog_in_place", "jog in place", None, ("jog in place", "run in place", "jog on the spot"),
+                fire & jog, 1.0, lifted, steps * w.duration),
+            Hit("step_in_place", "step in place", None, ("step in place", "march in place", "walk on the spot"),
+                fire & ~jog, 1.0, lifted, steps * w.duration)]
 
 
 @_evaluates("turn")
