@@ -442,6 +442,155 @@ def test_lean_and_bend() -> None:
         assert expected in facts, (pitch, facts)
 
 
+def pose(**joints) -> np.ndarray:
+    """The rest pose with some joints moved (body frame)."""
+    p = REST_POSE.copy()
+    for name, xyz in joints.items():
+        p[J[name]] = xyz
+    return p
+
+
+def hold(p: np.ndarray, seconds: float = 2.0, blend: tuple[float, float] | None = (0.2, 0.6)) -> np.ndarray:
+    """World positions: from the rest pose into ``p`` (over ``blend`` seconds) and held; ``blend=None``: held."""
+    t = frames(seconds)
+    k = np.ones(len(t)) if blend is None else ramp(t, *blend)
+    return place((1 - k)[:, None, None] * REST_POSE + k[:, None, None] * p)
+
+
+def shift_upper(p: np.ndarray, dz: float, dx: float = 0.0) -> np.ndarray:
+    """Pelvis, hips and everything above moved by (dx, 0, dz)."""
+    out = p.copy()
+    for n in CANONICAL_JOINTS:
+        if not n.endswith(("knee", "ankle", "foot")):
+            out[J[n]] += (dx, 0.0, dz)
+    return out
+
+
+KNEEL_LEFT = shift_upper(pose(left_knee=(0.0, 0.08, 0.05), left_ankle=(-0.38, 0.08, 0.08),
+                              left_foot=(-0.45, 0.08, 0.02), right_knee=(0.4, -0.08, 0.47),
+                              right_ankle=(0.4, -0.08, 0.08), right_foot=(0.53, -0.08, 0.02)), -0.42)
+SIT_FLOOR = shift_upper(pose(left_knee=(0.38, 0.08, 0.1), right_knee=(0.38, -0.08, 0.1), left_ankle=(0.77, 0.08, 0.08),
+                             right_ankle=(0.77, -0.08, 0.08), left_foot=(0.8, 0.08, 0.2), right_foot=(0.8, -0.08, 0.2)),
+                        -0.75)
+ALL_FOURS = np.array([{
+    "pelvis": (0, 0, 0.55), "left_hip": (0, 0.08, 0.5), "right_hip": (0, -0.08, 0.5), "spine1": (0.1, 0, 0.55),
+    "left_knee": (0, 0.08, 0.06), "right_knee": (0, -0.08, 0.06), "spine2": (0.24, 0, 0.55),
+    "left_ankle": (-0.38, 0.08, 0.08), "right_ankle": (-0.38, -0.08, 0.08), "spine3": (0.3, 0, 0.55),
+    "left_foot": (-0.45, 0.08, 0.03), "right_foot": (-0.45, -0.08, 0.03), "neck": (0.51, 0, 0.55),
+    "left_collar": (0.45, 0.08, 0.55), "right_collar": (0.45, -0.08, 0.55), "head": (0.62, 0, 0.6),
+    "left_shoulder": (0.47, 0.18, 0.55), "right_shoulder": (0.47, -0.18, 0.55), "left_elbow": (0.47, 0.18, 0.3),
+    "right_elbow": (0.47, -0.18, 0.3), "left_wrist": (0.47, 0.18, 0.05), "right_wrist": (0.47, -0.18, 0.05),
+}[n] for n in CANONICAL_JOINTS], dtype=np.float64)
+
+
+@pytest.mark.parametrize(("p", "expected"), [
+    (KNEEL_LEFT, "kneel_left"),
+    (SIT_FLOOR, "sit_floor"),
+    (ALL_FOURS, "on_all_fours"),
+    (pose(left_elbow=(0.0, 0.44, 1.40), left_wrist=(0.0, 0.69, 1.40)), "raise_arm_left"),
+    (pose(right_elbow=(0.26, -0.18, 1.36), right_wrist=(0.51, -0.18, 1.33)), "reach_right"),
+    (pose(left_elbow=(0.1, 0.24, 1.12), left_wrist=(0.22, -0.1, 1.2), right_elbow=(0.1, -0.24, 1.1),
+          right_wrist=(0.24, 0.1, 1.18)), "cross_arms"),
+    (pose(right_elbow=(0.08, -0.26, 1.25), right_wrist=(0.12, -0.04, 1.48)), "hand_to_face_right"),
+    (pose(left_knee=(0.38, 0.08, 0.85), left_ankle=(0.38, 0.08, 0.46), left_foot=(0.5, 0.08, 0.42)),
+     "knee_raise_left"),
+])
+def test_held_poses(p: np.ndarray, expected: str) -> None:
+    pos = hold(p, blend=None if expected in ("kneel_left", "sit_floor", "on_all_fours") else (0.2, 0.8))
+    facts = describe(pos, enabled=set(RULES))
+    assert expected in facts, facts
+    assert mirror_fact_name(expected) in describe(mirror_positions(pos), enabled=set(RULES))
+    if mirror_fact_name(expected) != expected:
+        assert mirror_fact_name(expected) not in facts
+
+
+def test_both_knees_down_and_crawling() -> None:
+    both = KNEEL_LEFT.copy()
+    for part in ("knee", "ankle", "foot"):
+        both[J[f"right_{part}"]] = both[J[f"left_{part}"]] * (1, -1, 1)
+    assert "kneel_both" in describe(hold(both, blend=None))
+    assert "kneel_down" in describe(hold(both, blend=(0.3, 1.2)))
+    t = frames(2.0)
+    path = np.stack([0.3 * t, np.zeros_like(t)], axis=-1)
+    assert "crawl" in describe(place(np.repeat(ALL_FOURS[None], len(t), axis=0), 0.0, path))
+
+
+def test_fall_and_get_up() -> None:
+    t = frames(2.0)
+    lying = lie_on_back()[0].astype(np.float64)
+    k = ramp(t, 0.6, 1.0)[:, None, None]
+    fall = ((1 - k) * REST_POSE + k * lying).astype(np.float32)
+    facts = describe(fall)
+    assert "fall" in facts and "lie_down" not in facts
+    t = frames(3.0)
+    k = ramp(t, 0.6, 2.2)[:, None, None]
+    assert "get_up" in describe(((1 - k) * lying + k * REST_POSE).astype(np.float32))
+
+
+def test_handstand() -> None:
+    up = pose(left_elbow=(0.0, 0.2, 1.66), left_wrist=(0.0, 0.21, 1.91), right_elbow=(0.0, -0.2, 1.66),
+              right_wrist=(0.0, -0.21, 1.91))
+    flipped = up * (-1, 1, -1)  # 180 degrees about y: a proper rotation, left stays left
+    flipped[:, 2] -= flipped[:, 2].min() - 0.03
+    facts = describe(hold(flipped, blend=None))
+    assert "handstand" in facts and not facts & {"lie_back", "stand_still", "jump"}
+
+
+def test_touch_the_floor_while_squatting() -> None:
+    t = frames(2.0)
+    local = lower_body(t, np.full(len(t), 0.45), np.full(len(t), 0.08))
+    local[:, J["left_wrist"]] = (0.3, 0.2, 0.05)
+    local[:, J["left_elbow"]] = (0.2, 0.2, 0.3)
+    facts = describe(place(local))
+    assert "touch_floor_left" in facts and "crouch" in facts
+
+
+def test_twist_and_bow() -> None:
+    a = np.radians(45.0)
+    rot = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    twisted = REST_POSE.copy()
+    upper = [J[n] for n in CANONICAL_JOINTS if n.startswith(("spine3", "neck", "head")) or
+             n.endswith(("collar", "shoulder", "elbow", "wrist"))]
+    twisted[upper] = twisted[upper] @ rot.T
+    facts = describe(hold(twisted))
+    assert "twist_left" in facts and not any(f.startswith("turn") for f in facts)
+    assert "twist_right" in describe(mirror_positions(hold(twisted)))
+    t = frames(2.0)
+    local = rest(t)
+    pitch = np.radians(40.0) * (ramp(t, 0.4, 0.9) - ramp(t, 1.1, 1.6))
+    upper = [J[n] for n in CANONICAL_JOINTS if not n.endswith(LEG) and n != "pelvis"]
+    rel = local[:, upper] - local[:, J["pelvis"], None]
+    c, s = np.cos(pitch)[:, None], np.sin(pitch)[:, None]
+    local[:, upper, 0] = local[:, J["pelvis"], None, 0] + rel[..., 0] * c + rel[..., 2] * s
+    local[:, upper, 2] = local[:, J["pelvis"], None, 2] - rel[..., 0] * s + rel[..., 2] * c
+    assert "bow" in describe(place(local), enabled={"bow"})
+    assert "bow" not in describe(place(local))  # off by default
+
+
+def test_arm_circles() -> None:
+    t = frames(2.0)
+    local = rest(t)
+    theta = 2 * np.pi * 1.0 * t
+    shoulder = local[:, J["left_shoulder"]]
+    direction = np.stack([np.sin(theta), np.zeros_like(t), -np.cos(theta)], axis=-1)
+    local[:, J["left_elbow"]] = shoulder + 0.26 * direction
+    local[:, J["left_wrist"]] = shoulder + 0.5 * direction
+    facts = describe(place(local))
+    assert "arm_circle_left" in facts and "arm_circle_right" not in facts
+
+
+def test_step_up_onto_a_box() -> None:
+    t = frames(2.0)
+    local = rest(t)
+    left = ramp(t, 0.3, 0.7)[:, None] * np.array([0.3, 0.0, 0.2])
+    body = ramp(t, 0.8, 1.4)[:, None] * np.array([0.3, 0.0, 0.2])
+    for n in CANONICAL_JOINTS:
+        local[:, J[n]] += left if n.startswith("left_") and n.endswith(("knee", "ankle", "foot")) else body
+    facts = describe(place(local))
+    assert "step_up" in facts and not any(f.startswith(("jump", "hop")) for f in facts)
+    assert "step_down" in describe(place(local[::-1].copy()))
+
+
 # --- whole-motion properties -----------------------------------------------------------------------------
 MOTIONS = {
     "walk_forward": lambda: walk(2.0, "forward"),

@@ -123,11 +123,13 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           {"max_pelvis_m": 0.6, "max_knee_deg": 120.0, "max_tilt_deg": 60.0, "max_foot_m": 0.1, "min_s": 0.3}),
     _rule("sit", "Thighs within max_thigh_deg of horizontal, knees bent, torso upright, pelvis at seat height, "
           "and either horizontally away from the feet (weight on a seat, not over the feet: a squat keeps it "
-          "over them) or held still for min_still_s; for min_frac of the window. 'sit down' when the window "
+          "over them) or held still for min_still_s with the pelvis at least min_still_pelvis_m high (a perch, "
+          "not a held deep squat); for min_frac of the window. 'sit down' when the window "
           "starts upright and ends sitting.",
           ("sit", "sit_down"), 0.7,
           {"min_pelvis_m": 0.25, "max_pelvis_m": 0.8, "max_thigh_deg": 40.0, "max_knee_deg": 125.0,
            "max_tilt_deg": 45.0, "min_pelvis_feet_m": 0.2, "still_max_mps": 0.08, "min_still_s": 1.0,
+           "min_still_pelvis_m": 0.55,
            "min_frac": 0.5, "end_s": 0.4, "end_frac": 0.6}, suppresses=("crouch",)),
     _rule("sit_floor", "Pelvis at floor level with the torso upright (not lying), the feet away from under the "
           "pelvis or the legs stretched (not a deep squat), for min_frac of the window; 'sit down on the floor' "
@@ -428,7 +430,8 @@ def postures(b: Body) -> dict[str, np.ndarray]:
         knees = np.maximum(b.knee_angle("left"), b.knee_angle("right"))
         shape = (base & ~taken & (ph >= t["min_pelvis_m"]) & (ph <= t["max_pelvis_m"])
                  & (thighs <= t["max_thigh_deg"]) & (knees <= t["max_knee_deg"]) & (tilt <= t["max_tilt_deg"]))
-        still = shape & (np.linalg.norm(b.root_velocity, axis=-1) <= t["still_max_mps"])
+        still = (shape & (np.linalg.norm(b.root_velocity, axis=-1) <= t["still_max_mps"])
+                 & (ph >= t["min_still_pelvis_m"]))
         out["sit"] = shape & ((pelvis_feet >= t["min_pelvis_feet_m"]) | _in_long_run(still, b.frames(t["min_still_s"])))
         taken |= out["sit"]
         t = _t("crouch")
