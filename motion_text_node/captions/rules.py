@@ -243,10 +243,12 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           _sided("kick", both=False), 0.85,
           {"min_ankle_m": 0.05, "min_forward_m": 0.3, "min_speed_mps": 3.0, "min_knee_deg": 120.0,
            "max_support_foot_m": 0.06, "min_pelvis_m": 0.55}),
-    _rule("knee_raise", "Thigh raised to near horizontal (min_thigh_deg) while the other foot is on the floor "
-          "and the pelvis stays up, for min_s; 'both' when each knee comes up in the window.",
+    _rule("knee_raise", "Thigh raised to near horizontal (min_thigh_deg) while standing on the other leg (foot on "
+          "the floor, knee near straight) with the pelvis up, for min_s; 'both' when each knee comes up in the "
+          "window.",
           _sided("knee_raise"), 0.6,
-          {"min_thigh_deg": -15.0, "max_support_foot_m": 0.08, "min_pelvis_m": 0.7, "min_s": 0.15},
+          {"min_thigh_deg": -15.0, "max_support_foot_m": 0.08, "min_support_knee_deg": 140.0, "min_pelvis_m": 0.7,
+           "min_s": 0.15},
           suppresses=()),
     _rule("step_up", "The lower foot's height (absolute, not floor-relative) at the end of the window minus at "
           "its start is above min_rise_m (step up) or below -min_rise_m (step down), standing at both ends.",
@@ -1087,7 +1089,7 @@ def _kick(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
 def _knee_raise(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
     up = b.legs_ok & (b.height("pelvis") >= t["min_pelvis_m"])
     masks = {s: up & (b.thigh_elevation(s) >= t["min_thigh_deg"]) & (b.foot_height(o) <= t["max_support_foot_m"])
-             for s, o in (("left", "right"), ("right", "left"))}
+             & (b.knee_angle(o) >= t["min_support_knee_deg"]) for s, o in (("left", "right"), ("right", "left"))}
     n = w.frames(t["min_s"])
     phrases, variants = _sided_texts("raise the {side} knee",
                                      ("raise their {side} knee", "lift their {side} knee up",
