@@ -24,11 +24,10 @@ from pathlib import Path
 from motion_text_node.data.archives import unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip
-from motion_text_node.data.sanity import check_body_size
+from motion_text_node.data.sanity import canonical_body
 from motion_text_node.data.splits import block_splits
 from motion_text_node.errors import UserError
 from motion_text_node.paths import shared_dir
-from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_motion
 
 BANDAI_LICENCE = "CC-BY-NC-4.0"
@@ -163,8 +162,7 @@ def load_bandai_file(path: str | Path) -> Clip:
     if from_json is not None and from_json != (content, style):
         raise UserError(f"{path}: its .json says {from_json}, its name says {(content, style)}")
     raw = load_bvh(path, unit_scale="cm", fps=30.0)  # Frame Time 0.0333333 is 30 fps rounded
-    motion = check_body_size(to_canonical(raw.positions, raw.fps, raw.joint_names, skeleton_format="bandai27",
-                                          up_axis="y"), str(path))
+    motion = canonical_body(raw, str(path), "bandai27")
     return Clip(f"bandai:{path.stem}", motion, bandai_texts(content, style), label=CONTENTS[content][0],
                 subject="", source="bandai", path=str(path), licence=BANDAI_LICENCE, take=path.stem)
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from motion_text_node.data.archives import unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip, Segment
-from motion_text_node.data.sanity import check_body_size
+from motion_text_node.data.sanity import canonical_body, drop_settling_frames
 from motion_text_node.errors import UserError
 from motion_text_node.paths import shared_dir
-from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_motion
 
 CMU_ACKNOWLEDGEMENT = (
@@ -126,28 +125,32 @@ def unpacked_extra_dir(data_dir: Path | None = None) -> Path:
     return unpacked((data_dir or cmu_data_dir()) / "cmu_bvh_extra.tar.xz", "cmu_bvh_extra")
 
 
-def load_trial(trial: CmuTrial, bvh_dir: Path, source: str = "cmu") -> Clip:
+def load_trial(trial: CmuTrial, bvh_dir: Path, source: str = "cmu", segments: list[Segment] | None = None) -> Clip:
     """One trial as a canonical clip at its capture frame rate (the manifest's, not the header's).
 
-    The cgspeed conversions add a T-pose as frame 0 (dropped) and need their units detected; files with the ASF
+    The cgspeed conversions add a T-pose as frame 0 (dropped, with the frames that blend out of it; ``segments``,
+    in seconds from the first captured frame, are shifted to match) and need their units detected; files with the ASF
     bone names (16_xx) have no T-pose and are in ASF length units.
     """
     path = bvh_dir / f"{trial.trial_id}.bvh"
     if trial.fmt == "bvh-cmu-asf-names":
         raw = load_bvh(path, unit_scale="cmu_asf", fps=trial.capture_fps)
-        motion = to_canonical(raw.positions, raw.fps, raw.joint_names, skeleton_format="cmu_asf38", up_axis="y")
+        motion = canonical_body(raw, str(path), "cmu_asf38")
     else:
         raw = load_bvh(path, fps=trial.capture_fps, drop_first_frames=1)
-        motion = to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis="y")
+        motion = drop_settling_frames(canonical_body(raw, str(path)))
+        shift = (raw.num_frames - motion.num_frames) / motion.fps  # segment times count from the first capture
+        segments = [Segment(s.start - shift, s.end - shift, s.label, s.text) for s in segments or []]
     return Clip(
         clip_id=trial.trial_id,
-        motion=check_body_size(motion, str(path)),
+        motion=motion,
         texts=[trial.description],
         subject=trial.subject,
         source=source,
         path=str(path),
         licence=CMU_LICENCE,
         take=trial.trial_id,
+        segments=[s for s in segments or [] if s.start < motion.duration and s.end > 0],
     )
 
 
@@ -170,8 +173,7 @@ def iter_cmu_clips(fps: float | None = 30.0, informative_only: bool = True, data
     for trial in read_manifest(data_dir, extra=extra):
         if (informative_only and not trial.informative) or (trials is not None and trial.trial_id not in trials):
             continue
-        clip = load_trial(trial, bvh_dir, source="cmu_extra" if extra else "cmu")
+        clip = load_trial(trial, bvh_dir, source="cmu_extra" if extra else "cmu", segments=segments.get(trial.trial_id))
         if fps:
             clip.motion = resample_motion(clip.motion, fps)
-        clip.segments = [s for s in segments.get(trial.trial_id, []) if s.start < clip.motion.duration]
         yield clip, split.get(trial.subject, "train")

@@ -20,11 +20,10 @@ from pathlib import Path
 from motion_text_node.data.archives import unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip
-from motion_text_node.data.sanity import check_body_size
+from motion_text_node.data.sanity import canonical_body
 from motion_text_node.data.splits import block_splits
 from motion_text_node.errors import UserError
 from motion_text_node.paths import shared_dir
-from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_motion
 
 HRA_LICENCE = "MIT"
@@ -78,8 +77,7 @@ def load_hra_file(path: str | Path, task: str, ambiguous: bool = False, descript
     if task not in TASKS:
         raise UserError(f"{path}: unknown task {task!r}")
     raw = load_bvh(path, unit_scale="mm")
-    motion = check_body_size(to_canonical(raw.positions, raw.fps, raw.joint_names, skeleton_format="hra15",
-                                          up_axis="y"), str(path))
+    motion = canonical_body(raw, str(path), "hra15")
     label, texts = AMBIGUOUS_HANDOVER if ambiguous else TASKS[task]
     if description and not ambiguous and not description.startswith("("):
         texts = (description.replace("human ", "a person ", 1), *texts)

@@ -16,10 +16,9 @@ from motion_text_node.data.archives import unpacked
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.cmu import CMU_LICENCE, cmu_data_dir, read_subject_split
 from motion_text_node.data.deepmimic import load_character, load_deepmimic
-from motion_text_node.data.sanity import check_body_size
+from motion_text_node.data.sanity import canonical_body
 from motion_text_node.errors import UserError
 from motion_text_node.paths import shared_dir
-from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_motion
 
 HUMANOID3D_LICENCE = f"MIT AND {CMU_LICENCE}"
@@ -44,8 +43,7 @@ def load_humanoid3d_trial(row: dict[str, str], folder: Path, character=None) -> 
     character = character or load_character(folder / "humanoid3d.txt")
     path = folder / f"{row['trial_id']}.txt"
     raw = load_deepmimic(path, character, fps=float(row["true_fps"]))
-    motion = check_body_size(to_canonical(raw.positions, raw.fps, raw.joint_names, skeleton_format="humanoid3d15",
-                                          up_axis="y"), str(path))
+    motion = canonical_body(raw, str(path), "humanoid3d15")
     return Clip(f"cmu_humanoid3d:{row['trial_id']}", motion, [row["trial_description"].strip()],
                 subject=str(int(row["subject"])), source="cmu_humanoid3d", path=str(path),
                 licence=HUMANOID3D_LICENCE, take=row["trial_id"])
