@@ -1,13 +1,15 @@
-"""Archives of ``shared/data`` unpacked once into the writable cache (shared/ is read-only, e.g. in CI)."""
+"""The files of ``shared/data``: its folders and tables, and archives unpacked once into the writable cache
+(shared/ is read-only, e.g. in CI)."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 import tarfile
 from pathlib import Path
 
 from motion_text_node.errors import UserError
-from motion_text_node.paths import cache_dir
+from motion_text_node.paths import cache_dir, shared_dir
 
 
 def unpacked(archive: Path, member: str, wrap: bool = False) -> Path:
@@ -35,3 +37,21 @@ def unpacked(archive: Path, member: str, wrap: bool = False) -> Path:
         raise UserError(f"{archive}: has no top-level folder {member!r}")
     marker.touch()
     return out
+
+
+def shared_data_dir(folder: str, must_have: str) -> Path:
+    """``shared/data/<folder>``, checked to hold ``must_have`` (UserError saying where it looked)."""
+    path = shared_dir() / "data" / folder
+    if not (path / must_have).is_file():
+        raise UserError(f"{folder} data not found at {path} (no {must_have}; set MOTION_TEXT_SHARED to the shared "
+                        "folder)")
+    return path
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    """Rows of a tab-separated table with a header line (UserError when missing or unreadable)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f, delimiter="\t"))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(f"{path}: cannot read the table ({exc})") from None

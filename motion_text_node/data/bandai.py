@@ -21,13 +21,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from motion_text_node.data.archives import unpacked
+from motion_text_node.data.archives import shared_data_dir, unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.sanity import canonical_body
 from motion_text_node.data.splits import block_splits
 from motion_text_node.errors import UserError
-from motion_text_node.paths import shared_dir
 from motion_text_node.skeleton.resample import resample_motion
 
 BANDAI_LICENCE = "CC-BY-NC-4.0"
@@ -119,10 +118,7 @@ _NAME = re.compile(r"^dataset-(\d)_(.+)_([a-z-]+)_(\d+)$")
 
 def bandai_dir() -> Path:
     """``shared/data/bandai`` (UserError when missing)."""
-    path = shared_dir() / "data" / "bandai"
-    if not (path / "bandai_bvh.tar.xz").is_file():
-        raise UserError(f"Bandai data not found at {path}")
-    return path
+    return shared_data_dir("bandai", "bandai_bvh.tar.xz")
 
 
 def bandai_texts(content: str, style: str) -> list[str]:

@@ -11,17 +11,14 @@ was obtained from mocap.cs.cmu.edu. The database was created with funding from N
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from motion_text_node.data.archives import unpacked
+from motion_text_node.data.archives import read_tsv, shared_data_dir, unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip, Segment
 from motion_text_node.data.sanity import canonical_body, drop_settling_frames
-from motion_text_node.errors import UserError
-from motion_text_node.paths import shared_dir
 from motion_text_node.skeleton.resample import resample_motion
 
 CMU_ACKNOWLEDGEMENT = (
@@ -56,15 +53,7 @@ class CmuTrial:
 
 def cmu_data_dir() -> Path:
     """``shared/data/cmu`` (raises UserError when it is missing)."""
-    path = shared_dir() / "data" / "cmu"
-    if not (path / "cmu_motion_manifest.tsv").is_file():
-        raise UserError(f"CMU data not found at {path} (set MOTION_TEXT_SHARED to the shared folder)")
-    return path
-
-
-def _read_tsv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+    return shared_data_dir("cmu", "cmu_motion_manifest.tsv")
 
 
 def read_manifest(data_dir: Path | None = None, extra: bool = False) -> list[CmuTrial]:
@@ -81,14 +70,14 @@ def read_manifest(data_dir: Path | None = None, extra: bool = False) -> list[Cmu
             capture_fps=float(row["cmu_capture_fps"]),
             fmt=row["format"],
         )
-        for row in _read_tsv(data_dir / name)
+        for row in read_tsv(data_dir / name)
     ]
 
 
 def read_subject_split(data_dir: Path | None = None) -> dict[str, str]:
     """Subject id -> "train" / "val" / "test" (the shared split file, then ``EXTRA_SUBJECT_SPLIT``)."""
     data_dir = data_dir or cmu_data_dir()
-    listed = {str(int(r["subject"])): r["split"] for r in _read_tsv(data_dir / "cmu_subject_split_available.tsv")}
+    listed = {str(int(r["subject"])): r["split"] for r in read_tsv(data_dir / "cmu_subject_split_available.tsv")}
     return {**EXTRA_SUBJECT_SPLIT, **listed}
 
 
@@ -99,7 +88,7 @@ def read_humanml3d_captions(data_dir: Path | None = None) -> dict[str, list[Segm
     path = data_dir / "humanml3d_captions.tsv"
     if not path.is_file():
         return out
-    for r in _read_tsv(path):
+    for r in read_tsv(path):
         start, end = float(r["clip_start_s"]), float(r["clip_end_s"])
         s0, s1 = float(r["span_start_s"]), float(r["span_end_s"])
         if s1 > s0:  # a sub-span inside the clip
@@ -111,7 +100,7 @@ def read_humanml3d_captions(data_dir: Path | None = None) -> dict[str, list[Segm
 def read_index_texts(data_dir: Path | None = None) -> list[str]:
     """The distinct trial descriptions of the whole CMU index (2,435 trials; vocabulary for text augmentation)."""
     data_dir = data_dir or cmu_data_dir()
-    texts = {r["trial_description"].strip() for r in _read_tsv(data_dir / "cmu_index.tsv")}
+    texts = {r["trial_description"].strip() for r in read_tsv(data_dir / "cmu_index.tsv")}
     return sorted(t for t in texts if t)
 
 

@@ -12,18 +12,16 @@ Splits: by take order within each task (``splits.block_splits``); the performer 
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from motion_text_node.data.archives import unpacked
+from motion_text_node.data.archives import read_tsv, shared_data_dir, unpacked
 from motion_text_node.data.bvh import load_bvh
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.sanity import canonical_body
 from motion_text_node.data.splits import block_splits
 from motion_text_node.errors import UserError
-from motion_text_node.paths import shared_dir
 from motion_text_node.skeleton.resample import resample_motion
 
 HRA_LICENCE = "MIT"
@@ -59,16 +57,12 @@ AMBIGUOUS_HANDOVER = ("hand over an object", (
 
 def hra_dir() -> Path:
     """``shared/data/human_robot_animations`` (UserError when missing)."""
-    path = shared_dir() / "data" / "human_robot_animations"
-    if not (path / "hra_manifest.tsv").is_file():
-        raise UserError(f"human_robot_animations data not found at {path}")
-    return path
+    return shared_data_dir("human_robot_animations", "hra_manifest.tsv")
 
 
 def read_hra_manifest(data_dir: Path | None = None) -> list[dict[str, str]]:
     """Manifest rows (file, task, task_description, frames, header_fps, ..., identical_to)."""
-    with ((data_dir or hra_dir()) / "hra_manifest.tsv").open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+    return read_tsv((data_dir or hra_dir()) / "hra_manifest.tsv")
 
 
 def load_hra_file(path: str | Path, task: str, ambiguous: bool = False, description: str = "") -> Clip:

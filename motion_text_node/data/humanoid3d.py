@@ -8,17 +8,14 @@ is also in ``cmu`` lands in the same split there and here. Frame rates come from
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from motion_text_node.data.archives import unpacked
+from motion_text_node.data.archives import read_tsv, shared_data_dir, unpacked
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.cmu import CMU_LICENCE, cmu_data_dir, read_subject_split
 from motion_text_node.data.deepmimic import load_character, load_deepmimic
 from motion_text_node.data.sanity import canonical_body
-from motion_text_node.errors import UserError
-from motion_text_node.paths import shared_dir
 from motion_text_node.skeleton.resample import resample_motion
 
 HUMANOID3D_LICENCE = f"MIT AND {CMU_LICENCE}"
@@ -26,16 +23,12 @@ HUMANOID3D_LICENCE = f"MIT AND {CMU_LICENCE}"
 
 def humanoid3d_dir() -> Path:
     """``shared/data/cmu_humanoid3d`` (UserError when missing)."""
-    path = shared_dir() / "data" / "cmu_humanoid3d"
-    if not (path / "cmu_humanoid3d_manifest.tsv").is_file():
-        raise UserError(f"cmu_humanoid3d data not found at {path}")
-    return path
+    return shared_data_dir("cmu_humanoid3d", "cmu_humanoid3d_manifest.tsv")
 
 
 def read_humanoid3d_manifest(data_dir: Path | None = None) -> list[dict[str, str]]:
     """The manifest rows (trial_id, subject, trial_description, informative_text, also_in, true_fps, ...)."""
-    with ((data_dir or humanoid3d_dir()) / "cmu_humanoid3d_manifest.tsv").open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
+    return read_tsv((data_dir or humanoid3d_dir()) / "cmu_humanoid3d_manifest.tsv")
 
 
 def load_humanoid3d_trial(row: dict[str, str], folder: Path, character=None) -> Clip:
