@@ -148,6 +148,13 @@ def test_retrieval_and_description_services(shipped_model, test_split_library, c
     res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(
         frames=frames, top_k=3, candidate_texts=["climb a ladder", "dance salsa", "drink soda"]))
     assert res.success and len(res.texts) == 3 and list(res.scores) == sorted(res.scores, reverse=True)
+    assert not res.captions  # only when asked for
+    walk = DatasetCache(cmu_cache).clip("12_01").motion  # a held-out walk
+    msg = MotionClip(id="w", fps=30.0, skeleton_format="smpl22", joint_names=list(walk.joint_names),
+                     num_frames=walk.num_frames, positions=walk.positions.ravel().tolist())
+    res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(
+        motion=msg, top_k=1, include_captions=True))
+    assert res.success and res.captions and any("walk" in c for c in res.captions), list(res.captions)
     res = call(node, executor, DescribeMotion, "describe_motion", DescribeMotion.Request(top_k=2))
     assert not res.success and "no frames" in res.message
     assert call(node, executor, Trigger, "reload_library", Trigger.Request()).success

@@ -97,8 +97,8 @@ def collect_clips(inputs: Sequence[str | Path], *, split: str | None = None, ids
 
     ``ids`` are looked up in the cache inputs, in the order given; ``limit`` keeps the first N clips overall.
     """
-    from motion_text_node.commands.data import load_any_clip
     from motion_text_node.data.cache import SPLITS, DatasetCache
+    from motion_text_node.data.files import load_any_clip
 
     if not inputs:
         raise UserError("no input: give .bvh / .npz files or a dataset cache folder")

@@ -105,28 +105,8 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_any_clip(clip: str, data: Path | None, up_axis: str | None = None):
-    """A clip from a cache id or from a .bvh / .npz file path (canonical)."""
-    from motion_text_node.data.bvh import load_bvh
-    from motion_text_node.data.clip import Clip
-    from motion_text_node.data.npz_format import load_npz_clip
-    from motion_text_node.skeleton.adapt import to_canonical
-
-    path = Path(clip)
-    if data is not None:
-        from motion_text_node.data.cache import DatasetCache
-
-        return DatasetCache(data).clip(clip)
-    if path.suffix.lower() == ".bvh":
-        raw = load_bvh(path)
-        motion = to_canonical(raw.positions, raw.fps, raw.joint_names, up_axis=up_axis or "y")
-        return Clip(path.stem, motion, path=str(path))
-    if path.suffix.lower() == ".npz":
-        return load_npz_clip(path)
-    raise UserError(f"{clip}: give a .bvh or .npz file, or a clip id with --data CACHE")
-
-
 def run_show(args: argparse.Namespace) -> int:
+    from motion_text_node.data.files import load_any_clip
     from motion_text_node.viz.skeleton_anim import render_motion
 
     clip = load_any_clip(args.clip, args.data, args.up_axis)

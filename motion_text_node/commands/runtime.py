@@ -79,8 +79,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _clips_from(inputs: list[str], split: str | None):
-    from motion_text_node.commands.data import load_any_clip
     from motion_text_node.data.cache import DatasetCache
+    from motion_text_node.data.files import load_any_clip
 
     clips = []
     for item in inputs:
@@ -119,7 +119,7 @@ def run_library_info(args: argparse.Namespace) -> int:
 
 
 def run_recognize(args: argparse.Namespace) -> int:
-    from motion_text_node.commands.data import load_any_clip
+    from motion_text_node.data.files import load_any_clip
     from motion_text_node.runtime.engine import MotionTextRuntime
     from motion_text_node.runtime.label_bank import parse_labels
 

@@ -209,8 +209,13 @@ class MotionRetrievalNode(ManagedNode):
             candidates = [t for t in request.candidate_texts if t.strip()]
             if any(len(t) > MAX_TEXT_CHARS for t in candidates):
                 raise UserError(f"candidate text longer than {MAX_TEXT_CHARS} characters")
-            texts, scores = self.runtime.describe(self._request_motion(request), request.top_k, candidates or None)
+            motion = self._request_motion(request)
+            texts, scores = self.runtime.describe(motion, request.top_k, candidates or None)
             response.texts, response.scores = texts, scores
+            if request.include_captions:
+                from motion_text_node.runtime.engine import motion_captions
+
+                response.captions = motion_captions(motion)
             response.success, response.message = True, f"{len(texts)} texts"
             self.counts["describe_ok"] += 1
         except UserError as exc:

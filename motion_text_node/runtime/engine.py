@@ -126,9 +126,28 @@ class MotionTextRuntime:
         return [texts[i] for i in order], [float(sims[i]) for i in order]
 
 
+def motion_captions(motion: Motion, max_sentences: int = 8, seed: int = 0) -> list[str]:
+    """Kinematic captions of a motion in time order: one sentence per 2-s window whose facts differ from the
+    window before (``captions`` module: rules over the joints, no model)."""
+    import random
+
+    from motion_text_node.captions import caption_motion, caption_sentences
+
+    rng, out, last = random.Random(seed), [], None
+    for _, _, facts in caption_motion(motion, window_s=2.0, stride_s=1.0):
+        names = tuple(sorted(f.name for f in facts))
+        if facts and names != last:
+            out += caption_sentences(facts, rng, n=1)
+        last = names
+        if len(out) >= max_sentences:
+            break
+    return out
+
+
 def build_library(runtime: MotionTextRuntime, clips: list[Clip], store_motion: bool = True,
                   progress: bool = True) -> MotionLibrary:
-    """Embed clips into a library (whole-clip embeddings; positions at the model fps when stored)."""
+    """Embed clips into a library (whole-clip embeddings; positions at the model fps when stored). A clip without
+    text or label is described by its first kinematic caption."""
     from tqdm import tqdm
 
     from motion_text_node.skeleton.resample import resample_motion
@@ -137,7 +156,7 @@ def build_library(runtime: MotionTextRuntime, clips: list[Clip], store_motion: b
     for clip in tqdm(clips, desc="embedding library", unit="clip", disable=not progress):
         emb, _, _ = runtime.motion_encoder.encode_motion(clip.motion)
         ids.append(clip.clip_id)
-        descs.append(clip.text or clip.label or clip.clip_id)
+        descs.append(clip.text or clip.label or next(iter(motion_captions(clip.motion, 1)), clip.clip_id))
         embs.append(emb)
         fps.append(runtime.norm.fps)
         if store_motion:

@@ -126,6 +126,12 @@ class WindowSampler:
         self.norm = norm
         self.aug = augment
         self.rng = random.Random(seed)
+        # Kinematic captions of every window (``captions`` module), computed once; their own random stream, so
+        # the window sampling is the same with and without them.
+        self.caption_times: list[np.ndarray] = []
+        self.caption_texts: list[list[list[str]]] = []
+        if augment.kinematic_captions > 0:
+            self._caption_clips(random.Random(seed + 1))
         groups: dict[str, list[int]] = {}
         for i, c in enumerate(clips):
             groups.setdefault(c.text.lower(), []).append(i)
@@ -133,9 +139,27 @@ class WindowSampler:
         weights = np.array([len(g) ** 0.5 if augment.balanced else len(g) for g in self.groups], dtype=np.float64)
         self.group_p = weights / weights.sum()
 
+    def _caption_clips(self, rng: random.Random) -> None:
+        from motion_text_node.captions import caption_motion, caption_sentences
+
+        window_s = self.norm.window_frames / self.norm.fps
+        for c in self.clips:
+            windows = caption_motion(c.motion, window_s=window_s, stride_s=self.aug.caption_stride_s)
+            self.caption_times.append(np.array([w[0] for w in windows], dtype=np.float64))
+            self.caption_texts.append([caption_sentences(w[2], rng, n=self.aug.caption_sentences) for w in windows])
+
+    def caption_for(self, clip_index: int, t0: float) -> list[str]:
+        """Caption sentences of the captioned window nearest to a window starting at ``t0`` s ([] when none)."""
+        if not self.caption_times or not len(self.caption_times[clip_index]):
+            return []
+        times = self.caption_times[clip_index]
+        return self.caption_texts[clip_index][int(np.abs(times - t0).argmin())]
+
     def training_texts(self) -> list[str]:
         """Every text a training window can carry (for pre-computing frozen text embeddings)."""
-        bases = set()
+        bases = {t for per_clip in self.caption_texts for window in per_clip for t in window}
+        if self.aug.mirror > 0:
+            bases |= {mirror_text(t) for t in bases}
         phrases = ("", *SIDE_PHRASES) if self.aug.side_phrases > 0 else ("",)
         for c in self.clips:
             for t in [*c.texts, *(s.text for s in c.segments if s.text)]:
@@ -149,7 +173,8 @@ class WindowSampler:
         """One random window."""
         rng, aug, norm = self.rng, self.aug, self.norm
         group = self.groups[int(np.searchsorted(np.cumsum(self.group_p), rng.random() * 0.999999))]
-        clip = self.clips[rng.choice(group)]
+        index = rng.choice(group)
+        clip = self.clips[index]
         m = clip.motion
         speed = rng.uniform(*aug.speed) if aug.speed[1] > aug.speed[0] else 1.0
         span = int(round(norm.window_frames * speed))  # source frames covering one window after re-timing
@@ -160,7 +185,12 @@ class WindowSampler:
             times = np.arange(len(pos)) / (m.fps * speed)
             pos, valid, _ = resample_times(pos, times, norm.fps, valid=valid)
         text = self._text_for(clip, start / m.fps, stop / m.fps)
-        if aug.side_phrases > 0 and rng.random() < aug.side_phrases:
+        captioned = False
+        if aug.kinematic_captions > 0 and (not text or rng.random() < aug.kinematic_captions):
+            sentences = self.caption_for(index, start / m.fps)
+            if sentences:
+                text, captioned = rng.choice(sentences), True
+        if not captioned and aug.side_phrases > 0 and rng.random() < aug.side_phrases:
             dominant = dominant_limb(pos[: norm.window_frames], norm.fps)
             if dominant is not None:
                 text += side_phrase(*dominant)

@@ -199,7 +199,7 @@ class Trainer:
         if self.task == "classifier":  # labels, not sentences: no paraphrases or word swaps
             from dataclasses import replace
 
-            aug = replace(aug, paraphrase=False, captions=0.0, side_phrases=0.0)
+            aug = replace(aug, paraphrase=False, captions=0.0, side_phrases=0.0, kinematic_captions=0.0)
         self.sampler = WindowSampler(self.train_clips, config.norm, aug, seed=seed)
         self.model = build_model(config, len(self.classes)).to(self.device)
         self.bf16 = bf16_enabled(config.optim.bf16, self.device)
