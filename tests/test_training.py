@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,3 +168,50 @@ def test_bootstrap_intervals() -> None:
     assert 35 < lo < 50 < hi < 65
     # Grouped: two clips, one always right, one always wrong; resampling clips gives 0..100.
     assert bootstrap_ci(np.array([1, 1, 1, 0]), np.array(["a", "a", "a", "b"])) == [0.0, 100.0]
+
+
+def test_torchrun_two_ranks_average_gradients_and_stay_equal(cmu_cache, tmp_path) -> None:
+    """2 CPU processes (gloo) sample different windows; after two steps through DDP their gradients and weights are
+    identical (a loss computed outside the DDP wrapper left every rank with its own gradients and weights)."""
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", str(REPO / "tests" / "fixtures" / "ddp_step.py"),
+           str(REPO / "configs" / "tiny.yaml"), str(cmu_cache), str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert all(r["world"] == 2 and r["moved"] > 0 for r in ranks)
+    np.testing.assert_array_equal(ranks[0]["grads"], ranks[1]["grads"])
+    np.testing.assert_array_equal(ranks[0]["weights"], ranks[1]["weights"])
+
+
+def test_weight_decay_spares_biases_norms_and_temperature(cmu_cache, tmp_path) -> None:
+    config = load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}"])
+    trainer = Trainer(config, tmp_path, progress=False)
+    decayed, spared = ({id(p) for p in g["params"]} for g in trainer.opt.param_groups)
+    assert [g["weight_decay"] for g in trainer.opt.param_groups] == [config.optim.weight_decay, 0.0]
+    assert id(trainer.model.logit_scale) in spared
+    for name, p in trainer.model.named_parameters():
+        assert (id(p) in decayed) == (p.ndim >= 2 and "norm" not in name.lower()), name
+    assert decayed.isdisjoint(spared) and len(decayed | spared) == len(list(trainer.model.parameters()))
+
+
+def test_fine_tuned_text_layers_are_saved_and_used(cmu_cache, tmp_path) -> None:
+    from motion_text_node.train.evaluate import load_contrastive
+
+    config = load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "model.text_trainable_layers=1",
+                                                           "optim.epochs=1", "optim.lr=0.01"])
+    trainer = Trainer(config, tmp_path, progress=False)
+    trainer.run()
+    saved = torch.load(tmp_path / "last.pt", weights_only=False)["text_backbone"]
+    assert saved and all(".layer.5." in n for n in saved)  # the top layer of MiniLM's 6
+    loaded = load_contrastive(tmp_path / "last.pt")
+    params = dict(loaded.text_encoder.backbone.named_parameters())
+    for name, value in saved.items():
+        torch.testing.assert_close(params[name].detach(), value)
+    from motion_text_node.model.text_encoder import TextEncoder
+
+    fresh = dict(TextEncoder().backbone.named_parameters())
+    assert any(not torch.equal(fresh[n].detach(), v) for n, v in saved.items())  # training changed them

@@ -129,7 +129,7 @@ def load_trial(trial: CmuTrial, bvh_dir: Path, source: str = "cmu", segments: li
         raw = load_bvh(path, fps=trial.capture_fps, drop_first_frames=1)
         motion = drop_settling_frames(canonical_body(raw, str(path)))
         shift = (raw.num_frames - motion.num_frames) / motion.fps  # segment times count from the first capture
-        segments = [Segment(s.start - shift, s.end - shift, s.label, s.text) for s in segments or []]
+        segments = [Segment(max(0.0, s.start - shift), s.end - shift, s.label, s.text) for s in segments or []]
     return Clip(
         clip_id=trial.trial_id,
         motion=motion,

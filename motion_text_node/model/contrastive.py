@@ -95,3 +95,10 @@ class MotionTextModel(nn.Module):
     def encode_text(self, sentence: torch.Tensor) -> torch.Tensor:
         """(B, text_dim) sentence embeddings -> (B, embed_dim)."""
         return self.text_projection(sentence)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, sentence: torch.Tensor, extra: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Motion, text and extra-text embeddings and the log inverse temperature, in one call (the call DDP
+        wraps, so every parameter's gradient is averaged across ranks)."""
+        extra_emb = self.encode_text(extra) if extra is not None and len(extra) else None
+        return self.encode_motion(x, mask), self.encode_text(sentence), extra_emb, self.logit_scale

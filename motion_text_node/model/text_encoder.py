@@ -6,6 +6,7 @@ loaded from disk only (``local_files_only=True``); the default comes from the ``
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -104,4 +105,6 @@ class TextEmbeddingCache:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         texts = list(self.vectors)
-        np.savez(self.path, texts=np.array(texts), vectors=np.stack([self.vectors[t] for t in texts]))
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp.npz")  # several ranks may save at once
+        np.savez(tmp, texts=np.array(texts), vectors=np.stack([self.vectors[t] for t in texts]))
+        tmp.replace(self.path)

@@ -68,7 +68,13 @@ def load_contrastive(path: str | Path) -> LoadedModel:
     if ckpt.get("task", "contrastive") != "contrastive":
         raise UserError(f"{path}: a {ckpt.get('task')} checkpoint, not a contrastive model")
     mc = config.model_config
-    return LoadedModel(model, config, TextEncoder(mc.text_model or None, 0), ckpt.get("data_provenance", []))
+    text = TextEncoder(mc.text_model or None, 0)
+    if ckpt.get("text_backbone"):  # layers fine-tuned with model.text_trainable_layers
+        missing = set(ckpt["text_backbone"]) - set(dict(text.backbone.named_parameters()))
+        if missing:
+            raise UserError(f"{path}: fine-tuned text weights do not fit the text model ({sorted(missing)[:2]})")
+        text.backbone.load_state_dict(ckpt["text_backbone"], strict=False)
+    return LoadedModel(model, config, text, ckpt.get("data_provenance", []))
 
 
 def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) -> dict:
@@ -142,7 +148,7 @@ def laterality_section(lm: LoadedModel, clips_by_group: dict[str, list[Clip]]) -
         right = []
         for clip, text, seg in pairs:
             if seg is not None:  # the caption's own span
-                a = int(seg.start * clip.motion.fps)
+                a = min(max(int(seg.start * clip.motion.fps), 0), clip.motion.num_frames - 2)
                 b = max(int(seg.end * clip.motion.fps), a + 2)
                 clip = Clip(clip.clip_id, clip.motion.slice(a, min(b, clip.motion.num_frames)), [text])
             orig, mirr = lm.clips([clip])[0], lm.clips([clip], mirror=True)[0]

@@ -134,6 +134,24 @@ def extra_vocabulary(config: TrainConfig) -> list[str]:
     raise UserError(f"augment.extra_texts must be cmu_index or none, got {config.augment.extra_texts!r}")
 
 
+def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` from every rank (rank order); gradients flow into this rank's own part only (as in
+    open_clip): every rank computes the loss of the global batch, DDP then averages the parameter gradients."""
+    parts = [torch.zeros_like(x) for _ in range(torch.distributed.get_world_size())]
+    torch.distributed.all_gather(parts, x.detach().contiguous())
+    parts[torch.distributed.get_rank()] = x
+    return torch.cat(parts, dim=0)
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float, extra: list | None = None) -> list[dict]:
+    """AdamW groups: weight decay on weight matrices only; biases, norms and the temperature undecayed."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    named += [(f"extra.{i}", p) for i, p in enumerate(extra or []) if p.requires_grad]
+    decay = [p for n, p in named if p.ndim >= 2 and "norm" not in n.lower()]
+    no_decay = [p for n, p in named if not (p.ndim >= 2 and "norm" not in n.lower())]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
 def _lr_at(step: int, total: int, config: TrainConfig) -> float:
     o = config.optim
     if step < o.warmup_steps:
@@ -204,6 +222,7 @@ class Trainer:
         self.model = build_model(config, len(self.classes)).to(self.device)
         self.bf16 = bf16_enabled(config.optim.bf16, self.device)
 
+        self.frozen_text = True
         if self.task == "contrastive":
             self.text_encoder, self.text_cache = text_embedding_store(config)
             self.frozen_text = config.model_config.text_trainable_layers == 0
@@ -221,10 +240,8 @@ class Trainer:
                 mean, std = _feature_stats(self.sampler)
                 self.model.motion_encoder.set_feature_stats(mean.to(self.device), std.to(self.device))
 
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        if self.task == "contrastive" and not self.frozen_text:
-            params += [p for p in self.text_encoder.parameters() if p.requires_grad]
-        self.opt = torch.optim.AdamW(params, lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+        extra = list(self.text_encoder.parameters()) if self.task == "contrastive" and not self.frozen_text else []
+        self.opt = torch.optim.AdamW(parameter_groups(self.model, config.optim.weight_decay, extra), lr=config.optim.lr)
         self.ddp_model = self.model
         if self.dist.world > 1:
             self.ddp_model = torch.nn.parallel.DistributedDataParallel(
@@ -258,11 +275,15 @@ class Trainer:
             # A vocabulary text that (nearly) says what a batch text says is no negative.
             keep = (ev @ raw.t()).max(dim=1).values < self.config.optim.near_duplicate_threshold
             extra = ev[keep]
-        model = self.ddp_model.module if self.dist.world > 1 else self.ddp_model
-        motion = self.ddp_model.module.encode_motion(x, mask) if self.dist.world > 1 else model.encode_motion(x, mask)
-        t = model.encode_text(sent)
-        e = model.encode_text(extra) if extra is not None and len(extra) else None
-        return contrastive_loss(motion, t, model.logit_scale, positives, e)
+        # Through the DDP wrapper, so gradients are averaged across ranks; the loss sees the global batch.
+        motion, t, e, logit_scale = self.ddp_model(x, mask, sent, extra)
+        if self.dist.world > 1:
+            motion, t = gather_with_grad(motion), gather_with_grad(t)
+            everyone = gather_with_grad(raw)
+            positives = everyone @ everyone.t() >= self.config.optim.near_duplicate_threshold
+            local = torch.arange(len(raw), device=self.device) + self.dist.rank * len(raw)
+            positives[local[:, None], local[None, :]] |= same  # exact repeats (bf16 rounding aside)
+        return contrastive_loss(motion, t, logit_scale, positives, e)
 
     def train_step(self) -> float:
         """One optimization step on a fresh batch; returns the loss."""
@@ -296,8 +317,8 @@ class Trainer:
                                                             self.config.data.label_set)) for w in windows])
             return {"val_acc": float((emb.argmax(1) == truth).mean() * 100)}
         texts = [w.text for w in windows]
-        sent = torch.from_numpy(self.text_cache.get(texts, self.text_encoder)).to(self.device)
-        with torch.no_grad():
+        with torch.no_grad():  # fine-tuned text layers: embed with them, not with the frozen cache
+            sent = torch.cat([self._text_vectors(texts[i:i + 256]) for i in range(0, len(texts), 256)]).float()
             temb = self.model.encode_text(sent).float().cpu().numpy()
         res = retrieval_protocols(emb, temb, texts, text_emb_for_dups=sent.cpu().numpy(),
                                   threshold=self.config.optim.near_duplicate_threshold)["all"]
@@ -313,11 +334,20 @@ class Trainer:
     def _state(self) -> dict:
         return {"optimizer": self.opt.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
                 "history": self.history, "classes": self.classes, "task": self.task,
-                "data_provenance": self.provenance}
+                "data_provenance": self.provenance, "text_backbone": self._text_backbone_state()}
+
+    def _text_backbone_state(self) -> dict:
+        """The fine-tuned text layers (``model.text_trainable_layers`` > 0), {} for a frozen text encoder."""
+        if self.task != "contrastive" or self.frozen_text:
+            return {}
+        return {n: p.detach().cpu().clone() for n, p in self.text_encoder.backbone.named_parameters()
+                if p.requires_grad}
 
     def _restore(self) -> None:
         ckpt = read_checkpoint(self.out / "last.pt")
         self.model.load_state_dict(ckpt["model"])
+        if ckpt.get("text_backbone") and not self.frozen_text:
+            self.text_encoder.backbone.load_state_dict(ckpt["text_backbone"], strict=False)
         self.opt.load_state_dict(ckpt["optimizer"])
         self.epoch, self.step, self.best, self.history = ckpt["epoch"], ckpt["step"], ckpt["best"], ckpt["history"]
 
