@@ -25,6 +25,9 @@ REFERENCE_ARM_M = 0.51
 
 J = JOINT_INDEX
 FEET = (J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"])
+#: Height of the ankle joint above the sole of a planted foot (metres, reference body): where the toe joint is not
+#: observed, the sole is estimated this far below the ankle.
+ANKLE_ABOVE_SOLE_M = 0.07
 
 
 def rolling(x: np.ndarray, half: int, fn: str) -> np.ndarray:
@@ -117,9 +120,9 @@ class Body:
 
     @cached_property
     def legs_ok(self) -> np.ndarray:
-        """(T,) both legs (hips to toes) and the pelvis observed."""
-        return self.ok("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-                       "left_foot", "right_foot")
+        """(T,) both legs (hips to ankles) and the pelvis observed (the toes may be missing: skeletons without
+        toe joints, such as DeepMimic's humanoid, measure the feet at the ankles)."""
+        return self.ok("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 
     @cached_property
     def torso_ok(self) -> np.ndarray:
@@ -150,7 +153,9 @@ class Body:
     @cached_property
     def floor(self) -> np.ndarray:
         """(T,) floor height: the lowest observed joint within +-``floor_half_s`` (NaN where none is)."""
-        z = np.where(self.valid, self.p[..., 2], np.inf).min(1)
+        z = np.where(self.valid, self.p[..., 2], np.inf)
+        z[:, [J["left_ankle"], J["right_ankle"]]] = np.stack([self._sole(s) for s in ("left", "right")], axis=1)
+        z = z.min(1)
         f = rolling(z, int(round(self.floor_half_s * self.fps)), "min")
         return np.where(np.isfinite(f), f, np.nan)
 
@@ -159,8 +164,17 @@ class Body:
         return self.p[:, J[name], 2] - self.floor
 
     def foot_height(self, side: str) -> np.ndarray:
-        """(T,) height above the floor of the lower of the ankle and toe of one foot."""
-        return np.minimum(self.p[:, J[f"{side}_ankle"], 2], self.p[:, J[f"{side}_foot"], 2]) - self.floor
+        """(T,) height above the floor of the lower of the ankle and toe of one foot (the ankle where the toe is
+        not observed)."""
+        sole = self._sole(side)
+        return np.where(np.isfinite(sole), sole, np.nan) - self.floor
+
+    def _sole(self, side: str) -> np.ndarray:
+        """(T,) height of the lower of the ankle and toe of one foot (the ankle minus ``ANKLE_ABOVE_SOLE_M``
+        where the toe is not observed; +inf where the ankle is not observed either)."""
+        toe_ok = self.valid[:, J[f"{side}_foot"]]
+        ankle = np.where(self.valid[:, J[f"{side}_ankle"]], self.p[:, J[f"{side}_ankle"], 2], np.inf)
+        return np.where(toe_ok, np.minimum(ankle, self.p[:, J[f"{side}_foot"], 2]), ankle - ANKLE_ABOVE_SOLE_M)
 
     # --- facing ---------------------------------------------------------------------------------------------
     def _left_axis(self, pairs: tuple[tuple[str, str], ...]) -> tuple[np.ndarray, np.ndarray]:
