@@ -462,6 +462,7 @@ class Score:
     fires_correct: int = 0  # ... whose label is correct
     positives: int = 0  # positive units
     positives_hit: int = 0  # positive units it fires on
+    negatives: int = 0  # units whose label makes it wrong
     wrong_units: list[str] = field(default_factory=list)  # "label:unit" of the wrong fires
 
     @property
@@ -496,6 +497,8 @@ def score(fired: Iterable[Fired], judges: dict[str, Judge] | None = None,
             if u.label in j.positive:
                 s.positives += 1
                 s.positives_hit += hit
+            elif u.label in j.wrong:
+                s.negatives += 1
             if hit and (u.label in j.positive or u.label in j.correct):
                 s.fires_judged += 1
                 s.fires_correct += 1
@@ -633,7 +636,8 @@ def _rule_enabled(key: str, facts: Sequence[str]) -> str:
 
 
 def fact_rows(fired: Sequence[Fired], judges: dict[str, Judge] | None = None) -> list[list[str]]:
-    """Rows of the per-fact table: fact, default, held-out precision, recall, all precision, recall, wrong fires."""
+    """Rows of the per-fact table: fact, default, held-out precision and recall, all precision and recall, fires
+    on the units it would be wrong on (false-positive rate) and their labels."""
     from motion_text_node.captions import RULES
 
     judges = JUDGES if judges is None else judges
@@ -649,7 +653,7 @@ def fact_rows(fired: Sequence[Fired], judges: dict[str, Judge] | None = None) ->
         flag = " **below 90 %**" if a.precision is not None and a.precision < 0.9 else ""
         rows.append([f"`{k}`", _rule_enabled(k, facts), _pct(h.fires_correct, h.fires_judged),
                      _pct(h.positives_hit, h.positives), _pct(a.fires_correct, a.fires_judged) + flag,
-                     _pct(a.positives_hit, a.positives),
+                     _pct(a.positives_hit, a.positives), _pct(len(a.wrong_units), a.negatives),
                      ", ".join(f"{lab} {n}" for lab, n in sorted(wrong.items(), key=lambda x: -x[1])[:4]) or ""])
     return rows
 
@@ -722,7 +726,7 @@ def render_report(run: Run, command: str = "python -m motion_text_node.bench.cap
         "## Precision and recall per fact",
         "",
         _md_table(["fact", "default", "precision, held-out", "recall, held-out", "precision, all",
-                   "recall, all", "wrong fires (all, by label)"], fact_rows(fired)),
+                   "recall, all", "fires on wrong-labelled units", "wrong fires by label"], fact_rows(fired)),
         "",
         "## Laterality on Bandai's side-named files",
         "",
