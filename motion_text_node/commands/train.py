@@ -31,6 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--split", default="test", help="split to evaluate")
     e.add_argument("--baseline", help="classifier checkpoint (optim.task=classifier) to compare against")
     e.add_argument("--out", required=True, type=Path, help="report folder (report.json, report.md, plots)")
+    e.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
+                   help="also recognize this source's clips with its own labels (repeatable): zero-shot on all "
+                   "its clips when the model never saw it (leave-one-source-out), else its held-out split; with "
+                   "laterality on its side-named clips")
+    e.add_argument("--robustness", action="store_true", help="with --source: also 15 joints, upper body, 15 fps, "
+                   "jitter and a tilted camera")
+    e.add_argument("--limit", type=int, default=None, help="with --source: at most N clips per source, evenly "
+                   "spread (quicker)")
     e.set_defaults(func=run_evaluate)
 
 
@@ -47,7 +55,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from motion_text_node.train.evaluate import evaluate, format_report
 
-    report = evaluate(args.model, split=args.split, out_dir=args.out, data=args.data, baseline=args.baseline)
+    report = evaluate(args.model, split=args.split, out_dir=args.out, data=args.data, baseline=args.baseline,
+                      sources=args.sources, robust=args.robustness, limit=args.limit)
     print(format_report(report))
     print(f"wrote {args.out}/report.json, report.md and plots")
     return 0

@@ -45,6 +45,7 @@ class AugmentConfig:
     extra_texts: str = "cmu_index"  # extra negative texts: "cmu_index" (2,435 CMU descriptions) or "none"
     extra_text_count: int = 256
     balanced: bool = True  # sample text groups with probability ~ count**0.5 instead of clips uniformly
+    source_balance: float = 0.0  # > 0: each data source's share of windows ~ (its clips)**source_balance
     kinematic_captions: float = 0.0  # probability of a caption from the joints (captions module) as the text
     caption_stride_s: float = 1.0  # captions are computed for windows this far apart (the nearest one is used)
     caption_sentences: int = 2  # sentences written per captioned window

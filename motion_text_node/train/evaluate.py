@@ -182,8 +182,13 @@ def kinematic_laterality(lm: LoadedModel, clips: list[Clip]) -> dict:
 
 
 def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None = None,
-             data: str | None = None, baseline: str | None = None) -> dict:
-    """Evaluate one or more contrastive checkpoints (seeds) and optionally a GCN baseline; write the report."""
+             data: str | None = None, baseline: str | None = None, sources: list[str] | None = None,
+             robust: bool = False, limit: int | None = None) -> dict:
+    """Evaluate one or more contrastive checkpoints (seeds) and optionally a GCN baseline; write the report.
+
+    ``sources``: also the per-source protocols (``protocols.source_protocols``: zero-shot for sources the model
+    was not trained on) for the first model, with the robustness views when ``robust``.
+    """
     models = [load_contrastive(p) for p in model_paths]
     config = models[0].config
     cache = DatasetCache(data) if data else resolve_cache(config)
@@ -213,6 +218,11 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
 
     report = {"models": model_paths, "split": split, "data": str(cache.root), "classes": classes,
               "runs": runs, "summary": _summary(runs)}
+    if sources:
+        from motion_text_node.train.protocols import source_protocols, training_words
+
+        seen = training_words(train_clips)
+        report["protocols"] = [source_protocols(models[0], cache, s, split, robust, limit, seen) for s in sources]
     if baseline:
         report["baseline"] = _baseline(baseline, cache, split, classes)
     if out_dir is not None:
@@ -346,5 +356,9 @@ def format_report(report: dict) -> str:
     for group, v in r0["laterality"].items():
         lines.append(f"| {names.get(group, group)} | {v['num_texts']} | {v.get('decisions', 0)} | "
                      f"{_fmt(s, f'laterality.{group}.right_pct')} |")
+    if report.get("protocols"):
+        from motion_text_node.train.protocols import format_protocols
+
+        lines += ["", format_protocols(report["protocols"])]
     return "\n".join(lines) + "\n"
 

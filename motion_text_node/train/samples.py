@@ -137,6 +137,13 @@ class WindowSampler:
             groups.setdefault(c.text.lower(), []).append(i)
         self.groups = list(groups.values())
         weights = np.array([len(g) ** 0.5 if augment.balanced else len(g) for g in self.groups], dtype=np.float64)
+        if augment.source_balance > 0:
+            # Each source gets a share ~ (its clips)**source_balance, so 3,000 Bandai clips do not drown CMU.
+            source = np.array([clips[g[0]].source for g in self.groups])
+            for name in set(source):
+                of = source == name
+                n = sum(len(g) for g, o in zip(self.groups, of, strict=True) if o)
+                weights[of] *= n ** augment.source_balance / weights[of].sum()
         self.group_p = weights / weights.sum()
 
     def _caption_clips(self, rng: random.Random) -> None:
