@@ -216,10 +216,11 @@ RULES: dict[str, Rule] = {r.name: r for r in (
           "window (an arm pumping while walking or running is up only part of the time), swinging side to side "
           "relative to the elbow along the shoulder line (lateral speed flipping past +-swing_speed_mps) at least "
           "min_swings times, over at least min_amplitude_m. 'Both' when the other hand is also up "
-          "(min_raised_frac) and moving (at least both_min_swings swings over min_amplitude_m).",
+          "(min_raised_frac) and moving (sideways over min_amplitude_m, at swing_speed_mps at least once: slow "
+          "two-handed waves swing one hand less clearly).",
           _sided("wave"), 0.8,
           {"min_above_elbow_m": 0.05, "min_above_shoulder_m": -0.1, "swing_speed_mps": 0.3, "min_swings": 3,
-           "min_amplitude_m": 0.08, "min_raised_frac": 0.5, "both_min_swings": 1},
+           "min_amplitude_m": 0.08, "min_raised_frac": 0.5},
           suppresses=("hand_to_face",)),
     _rule("punch", "The arm goes from bent (shoulder-wrist distance at most guard_max_m) to stretched forward "
           "(at least min_extension_m, the wrist min_forward_m in front of the shoulder, near shoulder height) "
@@ -964,7 +965,7 @@ def _wave(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
         amplitude = w.max(lateral, gate) - w.min(lateral, gate)
         up = w.frac(gate) >= t["min_raised_frac"]
         fires[s] = up & (swings >= t["min_swings"]) & (amplitude >= t["min_amplitude_m"])
-        moving[s] = up & (swings >= t["both_min_swings"]) & (amplitude >= t["min_amplitude_m"])
+        moving[s] = up & (amplitude >= t["min_amplitude_m"]) & (w.max(np.abs(vel), gate) >= t["swing_speed_mps"])
         frames[s] = gate
     both = (fires["left"] & moving["right"]) | (fires["right"] & moving["left"])
     frames["both"] = frames["left"] & frames["right"]
