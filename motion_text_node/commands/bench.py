@@ -8,7 +8,7 @@ from pathlib import Path
 from motion_text_node.paths import models_dir
 
 SUITES = ("encoders", "library", "nodes", "fuzz")
-EXPERIMENTS = ("retargeting",)  # train models: run only when asked for
+EXPERIMENTS = ("retargeting", "captions")  # long (training, or all labelled data): run only when asked for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "library search scaling (exact vs IVF index), node end-to-end latency and sustained tracks, "
                        "fuzzing of every input path.")
     b.add_argument("--only", choices=SUITES + EXPERIMENTS, action="append",
-                   help="run only these suites (repeatable); 'retargeting' trains two small models (minutes)")
+                   help="run only these suites (repeatable); 'retargeting' trains two small models (minutes); "
+                   "'captions' measures the kinematic caption rules on every labelled clip (benchmarks/captions.md)")
     b.add_argument("--model", type=Path, default=models_dir(), help="model folder")
     b.add_argument("--checkpoint", type=Path, help="torch checkpoint for the PyTorch baseline "
                    "(default: MODEL/../runs/cmu/best.pt when present)")
@@ -64,6 +65,11 @@ def run_bench(args: argparse.Namespace) -> int:
         from motion_text_node.bench.retargeting import retargeting_table
 
         tables.append(retargeting_table(Path("runs/retargeting")))
+        print(tables[-1] + "\n", flush=True)
+    if "captions" in suites:
+        from motion_text_node.bench.captions import captions_table
+
+        tables.append(captions_table())
         print(tables[-1] + "\n", flush=True)
     if args.out:
         args.out.write_text("\n\n".join(tables) + "\n")
