@@ -1,8 +1,9 @@
 """Facts for motion windows: one window, every window of a clip, or many clips, all vectorized over time.
 
-Speed, measured on one core of the project's 2-core machine with every default rule on: the 173 CMU trials
-(36 minutes at 30 fps, 2,084 windows of 2 s at 1-s stride) take 1.2 s, so 300 minutes of 30 fps motion take
-about 10 s (7 s as one long clip). ``python -m motion_text_node.captions.describe`` reruns ``benchmark``.
+Speed, measured on one core of the project's 2-core machine with the default rules (``benchmarks/captions.md``):
+all of Bandai (232 minutes at 30 fps, 12,264 windows of 2 s at 1-s stride) takes about 17 s, 262 CMU trials
+(45 minutes, 2,581 windows) about 2 s. ``python -m motion_text_node.captions.describe`` reruns ``benchmark`` on
+synthetic motion; ``python -m motion_text_node.bench.captions`` measures on the real data.
 """
 
 from __future__ import annotations
