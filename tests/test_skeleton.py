@@ -150,7 +150,9 @@ def test_cmu_bodies_face_forward_with_toes_ahead(cmu_cache) -> None:
     cache = DatasetCache(cmu_cache)
     for clip in cache.clips()[::10]:
         p = canonicalize(clip.motion.positions[:1])[0]
-        assert p[J["left_foot"], 0] > p[J["left_ankle"], 0], clip.clip_id
+        # Toes ahead of the ankle on average over the first second (one captured frame may lift the heel).
+        first = np.stack([canonicalize(clip.motion.positions[k:k + 1])[0] for k in range(0, 30, 3)])
+        assert (first[:, J["left_foot"], 0] - first[:, J["left_ankle"], 0]).mean() > 0, clip.clip_id
         assert p[J["left_hip"], 1] > 0 > p[J["right_hip"], 1]
         assert p[J["head"], 2] > p[J["pelvis"], 2] > p[J["left_ankle"], 2]
 
