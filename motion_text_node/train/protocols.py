@@ -15,20 +15,17 @@ from motion_text_node.data.clip import Clip
 from motion_text_node.skeleton.mirror import has_side_words, mirror_text
 from motion_text_node.skeleton.sensor import VIEWS
 from motion_text_node.train.metrics import recognition_metrics
-from motion_text_node.train.samples import clip_windows
 from motion_text_node.train.trainer import embed_windows
 
 
 def _window_scores(lm, clips: list[Clip], classes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores (W, C), truth (W,), clip index (W,)) over every window of clips labelled with a class."""
-    windows, truth, owner = [], [], []
-    for i, c in enumerate(clips):
-        ws = clip_windows(c, lm.config.norm)
-        windows += ws
-        truth += [classes.index(c.label)] * len(ws)
-        owner += [i] * len(ws)
+    """(scores (W, C), truth (W,), clip id (W,)) over every window of clips labelled with a class."""
+    from motion_text_node.train.evaluate import recognition_windows
+
+    config = replace(lm.config, data=replace(lm.config.data, label_set="dataset"))  # each clip's own label
+    windows, truth = recognition_windows(clips, config, classes)
     emb = embed_windows(lm.model, windows, torch.device("cpu"))
-    return emb @ lm.labels(classes).T, np.array(truth), np.array(owner)
+    return emb @ lm.labels(classes).T, truth, np.array([w.clip_id for w in windows])
 
 
 def zero_shot_recognition(lm, clips: list[Clip], seen_words: set[str] | None = None) -> dict:
