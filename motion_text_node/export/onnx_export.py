@@ -6,10 +6,16 @@ default its weights are then stored as float16 (computation stays float32: each 
 which halves the file (90 -> 46 MB) at a measured max difference of about 2e-4 (cosine 0.9999999). int8
 dynamic quantization (23 MB) was measured too and rejected as default: the trained projection amplifies its
 error to cosine 0.89-0.98 in the shared space.
+
+The text tower is stored in two files: ``text_backbone.onnx`` (frozen MiniLM + pooling, 46 MB) and the trained
+``text_projection.onnx`` (1 MB; none for a locked projection). An export into a folder whose backbone has the same
+fingerprint keeps the existing file, so a retrained model adds the projection and the motion encoder to git
+history, not another 46 MB.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -41,17 +47,28 @@ PARITY_SENTENCES = ("walk", "wave with the left hand", "a person jumps forward t
                     "climb a ladder", "x")
 
 
-class TextTower(nn.Module):
-    """Token ids -> shared-space text embedding (backbone, mean pooling, normalization, projection)."""
+class TextBackbone(nn.Module):
+    """Token ids -> unit-norm sentence embedding (MiniLM, mean pooling, normalization): the frozen part."""
 
     def __init__(self, lm: LoadedModel) -> None:
         super().__init__()
         self.backbone = lm.text_encoder.backbone
-        self.projection = lm.model.text_projection
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.projection(F.normalize(mean_pool(hidden, attention_mask), dim=-1))
+        return F.normalize(mean_pool(hidden, attention_mask), dim=-1)
+
+
+class TextTower(nn.Module):
+    """Token ids -> shared-space text embedding (backbone, then the trained projection): the torch reference."""
+
+    def __init__(self, lm: LoadedModel) -> None:
+        super().__init__()
+        self.backbone = TextBackbone(lm)
+        self.projection = lm.model.text_projection
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.backbone(input_ids, attention_mask))
 
 
 def _session(path: Path):
@@ -79,21 +96,39 @@ def motion_parity(encoder: nn.Module, path: Path, feature_dim: int, lengths=PARI
     return out
 
 
-def export_text_tower(lm: LoadedModel, path: Path) -> None:
-    """Dynamo export of the text tower with dynamic batch and sequence length."""
-    tower = TextTower(lm).eval()
+def export_text_backbone(lm: LoadedModel, path: Path) -> None:
+    """Dynamo export of the frozen text part with dynamic batch and sequence length."""
     tok = lm.text_encoder.tokenize(["a person walks", "wave with the left hand please"])
     ids, mask = tok["input_ids"].long(), tok["attention_mask"].long()
     b, s = torch.export.Dim("batch"), torch.export.Dim("seq", max=512)
     # "embedding" collides with an internal MiniLM node name: ONNX Runtime rejects such a file.
-    torch.onnx.export(tower, (ids, mask), str(path), dynamo=True, external_data=False,
-                      input_names=["input_ids", "attention_mask"], output_names=["text_embedding"],
+    torch.onnx.export(TextBackbone(lm).eval(), (ids, mask), str(path), dynamo=True, external_data=False,
+                      input_names=["input_ids", "attention_mask"], output_names=["sentence_embedding"],
                       dynamic_shapes={"input_ids": {0: b, 1: s}, "attention_mask": {0: b, 1: s}}, verbose=False)
 
 
-def text_parity(lm: LoadedModel, path: Path) -> tuple[float, float]:
-    """(max abs difference, min cosine) of the ONNX text tower against torch on a few sentences."""
-    tower, sess = TextTower(lm).eval(), _session(path)
+def export_text_projection(lm: LoadedModel, path: Path) -> None:
+    """Dynamo export of the trained projection (sentence embedding -> shared space), dynamic batch."""
+    x = F.normalize(torch.randn(3, lm.config.model_config.text_dim), dim=-1)
+    torch.onnx.export(lm.model.text_projection.eval(), (x,), str(path), dynamo=True, external_data=False,
+                      input_names=["sentence_embedding"], output_names=["text_embedding"],
+                      dynamic_shapes={"sentence": {0: torch.export.Dim("batch")}}, verbose=False)
+
+
+def backbone_fingerprint(lm: LoadedModel, weights: str) -> str:
+    """sha256 of the text backbone's weights, its token limit and the stored weight format: equal fingerprints
+    mean an already exported ``text_backbone.onnx`` can be kept as it is (same bytes in git history)."""
+    h = hashlib.sha256(f"{weights}:{lm.text_encoder.max_length}".encode())
+    for name, tensor in sorted(lm.text_encoder.backbone.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def text_parity(lm: LoadedModel, backbone: Path, projection: Path | None) -> tuple[float, float]:
+    """(max abs difference, min cosine) of the ONNX text tower (backbone, then projection) against torch."""
+    tower, sess = TextTower(lm).eval(), _session(backbone)
+    proj = _session(projection) if projection else None
     worst, min_cos = 0.0, 1.0
     for batch in (PARITY_SENTENCES[:1], PARITY_SENTENCES):
         tok = lm.text_encoder.tokenize(list(batch))
@@ -101,6 +136,8 @@ def text_parity(lm: LoadedModel, path: Path) -> tuple[float, float]:
             ref = tower(tok["input_ids"], tok["attention_mask"]).numpy()
         got = sess.run(None, {"input_ids": tok["input_ids"].numpy().astype(np.int64),
                               "attention_mask": tok["attention_mask"].numpy().astype(np.int64)})[0]
+        if proj is not None:
+            got = proj.run(None, {"sentence_embedding": got})[0]
         worst = max(worst, float(np.abs(ref - got).max()))
         cos = (ref * got).sum(1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(got, axis=1)
         min_cos = min(min_cos, float(cos.min()))
@@ -158,27 +195,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
     if int8_motion:
         motion_meta.update(_int8_motion_encoder(lm, out, report, log))
 
-    log("exporting the text encoder ...")
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "text_fp32.onnx"
-        export_text_tower(lm, fp32)
-        diff, cos = text_parity(lm, fp32)
-        report["text_fp32_max_abs_diff"] = diff
-        log(f"  fp32 parity: max |torch - onnx| {diff:.1e}")
-        if diff > PARITY_TOLERANCE:
-            raise UserError(f"text encoder parity {diff:.2e} above {PARITY_TOLERANCE}")
-        if text_weights not in WEIGHT_FORMATS:
-            raise UserError(f"text weights must be one of {', '.join(WEIGHT_FORMATS)}")
-        final = out / "text_encoder.onnx"
-        {"fp16": fp16_weights, "int8": quantize, "fp32": shutil.copy}[text_weights](fp32, final)
-        if text_weights != "fp32":
-            diff, cos = text_parity(lm, final)
-            report[f"text_{text_weights}_max_abs_diff"] = diff
-            log(f"  {text_weights} weights: max |torch - onnx| {diff:.1e}, min cosine {cos:.7f}")
-        report["text_min_cosine"] = cos
-        if cos < MIN_COSINE[text_weights]:
-            raise UserError(f"{text_weights} text encoder too far from torch (cosine {cos:.5f})")
-    shutil.copy(lm.text_encoder.path / "tokenizer.json", out / "tokenizer.json")
+    text_meta = _export_text(lm, out, text_weights, report, log)
 
     meta = {
         "format": BUNDLE_FORMAT,
@@ -190,10 +207,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         "normalization": norm.to_dict(),
         "skeleton": {"format": "smpl22", "joints": list(CANONICAL_JOINTS), "up_axis": "z", "units": "m"},
         "motion_encoder": motion_meta,
-        "text_encoder": {"file": "text_encoder.onnx", "tokenizer": "tokenizer.json",
-                         "max_length": lm.text_encoder.max_length, "inputs": ["input_ids", "attention_mask"],
-                         "output": "text_embedding", "weights": text_weights,
-                         "base_model": "sentence-transformers/all-MiniLM-L6-v2"},
+        "text_encoder": text_meta,
         "prompt_templates": list(PROMPT_TEMPLATES),
         "labels": labels if labels is not None else cmu_action_classes(),
         "training": {"config": lm.config.to_dict()},
@@ -205,6 +219,53 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, labels: list[str] 
         meta["acknowledgement"] = ack
     (out / "model.json").write_text(json.dumps(meta, indent=1))
     return report
+
+
+def _export_text(lm: LoadedModel, out: Path, text_weights: str, report: dict, log) -> dict:
+    """Write ``text_backbone.onnx`` (kept when ``out`` already holds the same backbone), ``text_projection.onnx``
+    (unless the projection is locked) and ``tokenizer.json``; parity-check the chain. The meta entry."""
+    if text_weights not in WEIGHT_FORMATS:
+        raise UserError(f"text weights must be one of {', '.join(WEIGHT_FORMATS)}")
+    backbone, projection = out / "text_backbone.onnx", out / "text_projection.onnx"
+    projection.unlink(missing_ok=True)
+    (out / "text_encoder.onnx").unlink(missing_ok=True)  # the one-file text tower of earlier exports
+    if lm.model.text_projection.trainable:
+        export_text_projection(lm, projection)
+    chain = projection if projection.is_file() else None
+    fingerprint = backbone_fingerprint(lm, text_weights)
+    if backbone.is_file() and _previous_meta(out).get("text_encoder", {}).get("backbone_sha256") == fingerprint:
+        log("text backbone unchanged: keeping text_backbone.onnx")
+    else:
+        log("exporting the text backbone ...")
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = Path(tmp) / "text_fp32.onnx"
+            export_text_backbone(lm, fp32)
+            diff, _ = text_parity(lm, fp32, chain)
+            report["text_fp32_max_abs_diff"] = diff
+            log(f"  fp32 parity: max |torch - onnx| {diff:.1e}")
+            if diff > PARITY_TOLERANCE:
+                raise UserError(f"text encoder parity {diff:.2e} above {PARITY_TOLERANCE}")
+            {"fp16": fp16_weights, "int8": quantize, "fp32": shutil.copy}[text_weights](fp32, backbone)
+    diff, cos = text_parity(lm, backbone, chain)
+    report[f"text_{text_weights}_max_abs_diff"], report["text_min_cosine"] = diff, cos
+    log(f"  {text_weights} weights: max |torch - onnx| {diff:.1e}, min cosine {cos:.7f}")
+    if cos < MIN_COSINE[text_weights]:
+        raise UserError(f"{text_weights} text encoder too far from torch (cosine {cos:.5f})")
+    shutil.copy(lm.text_encoder.path / "tokenizer.json", out / "tokenizer.json")
+    meta = {"file": backbone.name, "tokenizer": "tokenizer.json", "max_length": lm.text_encoder.max_length,
+            "inputs": ["input_ids", "attention_mask"], "output": "sentence_embedding", "weights": text_weights,
+            "base_model": "sentence-transformers/all-MiniLM-L6-v2", "backbone_sha256": fingerprint,
+            "projection_kind": lm.model.text_projection.kind}
+    if projection.is_file():
+        meta["projection"] = projection.name
+    return meta
+
+
+def _previous_meta(out: Path) -> dict:
+    try:
+        return json.loads((out / "model.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _int8_motion_encoder(lm: LoadedModel, out: Path, report: dict, log) -> dict:

@@ -28,6 +28,10 @@ class ModelConfig:
     text_dim: int = 384
     text_trainable_layers: int = 0
     temperature: float = 0.07
+    # How sentence embeddings enter the shared space (see ``TextProjection``): "mlp", "linear", "residual"
+    # (identity + a zero-initialized MLP, weight decay pulls it back to the identity) or "locked" (LiT: MiniLM's
+    # own space; embed_dim must equal text_dim).
+    text_projection: str = "mlp"
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
@@ -48,15 +52,43 @@ class ModelConfig:
         return d
 
 
-class TextProjection(nn.Module):
-    """Sentence embedding (text_dim) -> shared space (embed_dim), unit norm."""
+PROJECTIONS = ("mlp", "linear", "residual", "locked")
 
-    def __init__(self, text_dim: int, embed_dim: int) -> None:
+
+class TextProjection(nn.Module):
+    """Sentence embedding (text_dim) -> shared space (embed_dim), unit norm.
+
+    ``mlp`` and ``linear`` learn a free map: with a few hundred distinct training texts they can fold MiniLM's
+    geometry, so unseen words land anywhere. ``residual`` starts as the identity and only learns a correction;
+    ``locked`` keeps MiniLM's space exactly (the motion encoder learns to point into it).
+    """
+
+    def __init__(self, text_dim: int, embed_dim: int, kind: str = "mlp") -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(text_dim, text_dim), nn.GELU(), nn.Linear(text_dim, embed_dim))
+        if kind not in PROJECTIONS:
+            raise ValueError(f"unknown text_projection {kind!r}; choose {', '.join(PROJECTIONS)}")
+        if kind in ("residual", "locked") and embed_dim != text_dim:
+            raise ValueError(f"text_projection {kind} keeps the text space: embed_dim must be text_dim ({text_dim})")
+        self.kind = kind
+        if kind == "mlp":
+            self.net = nn.Sequential(nn.Linear(text_dim, text_dim), nn.GELU(), nn.Linear(text_dim, embed_dim))
+        elif kind == "linear":
+            self.net = nn.Linear(text_dim, embed_dim)
+        elif kind == "residual":
+            self.net = nn.Sequential(nn.Linear(text_dim, text_dim), nn.GELU(), nn.Linear(text_dim, embed_dim))
+            nn.init.zeros_(self.net[2].weight)
+            nn.init.zeros_(self.net[2].bias)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether there is anything to learn (and to export) on the text side."""
+        return self.kind != "locked"
 
     def forward(self, sentence: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.net(sentence), dim=-1)
+        if self.kind == "locked":
+            return F.normalize(sentence, dim=-1)
+        out = self.net(sentence)
+        return F.normalize(sentence + out if self.kind == "residual" else out, dim=-1)
 
 
 def build_motion_encoder(config: ModelConfig, norm: NormalizationConfig) -> nn.Module:
@@ -85,7 +117,7 @@ class MotionTextModel(nn.Module):
         self.config = config
         self.norm = norm
         self.motion_encoder = build_motion_encoder(config, norm)
-        self.text_projection = TextProjection(config.text_dim, config.embed_dim)
+        self.text_projection = TextProjection(config.text_dim, config.embed_dim, config.text_projection)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / config.temperature)))
 
     def encode_motion(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

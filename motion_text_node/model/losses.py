@@ -18,7 +18,8 @@ def multi_positive_nce(logits: torch.Tensor, positives: torch.Tensor) -> torch.T
 
 
 def contrastive_loss(motion: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
-                     positives: torch.Tensor | None = None, extra_text: torch.Tensor | None = None) -> torch.Tensor:
+                     positives: torch.Tensor | None = None, extra_text: torch.Tensor | None = None,
+                     hard_text: torch.Tensor | None = None, hard_valid: torch.Tensor | None = None) -> torch.Tensor:
     """Symmetric motion-text InfoNCE with a learnable temperature.
 
     Args:
@@ -28,6 +29,8 @@ def contrastive_loss(motion: torch.Tensor, text: torch.Tensor, logit_scale: torc
         positives: (B, B) bool, True where text j also describes motion i (same or near-identical text);
             the diagonal is always positive. None: the diagonal only (plain CLIP loss).
         extra_text: optional (K, D) texts with no motion in the batch: extra negatives for motion->text.
+        hard_text: optional (B, D) one hard negative text per motion (e.g. its text with left and right
+            swapped), a negative for that motion only, where ``hard_valid`` (B,) is True.
     """
     b = motion.shape[0]
     eye = torch.eye(b, dtype=torch.bool, device=motion.device)
@@ -38,4 +41,9 @@ def contrastive_loss(motion: torch.Tensor, text: torch.Tensor, logit_scale: torc
     if extra_text is not None and len(extra_text):
         m2t_logits = torch.cat([logits, scale * motion @ extra_text.t()], dim=1)  # (B, B + K)
         m2t_pos = torch.cat([pos, torch.zeros(b, len(extra_text), dtype=torch.bool, device=pos.device)], dim=1)
+    if hard_text is not None:
+        hard = (scale * (motion * hard_text).sum(-1, keepdim=True)).masked_fill(~hard_valid.bool()[:, None],
+                                                                                 float("-inf"))
+        m2t_logits = torch.cat([m2t_logits, hard], dim=1)
+        m2t_pos = torch.cat([m2t_pos, torch.zeros(b, 1, dtype=torch.bool, device=pos.device)], dim=1)
     return 0.5 * (multi_positive_nce(m2t_logits, m2t_pos) + multi_positive_nce(logits.t(), pos.t()))

@@ -1,8 +1,10 @@
 """The model folder contract: ``model.json`` says what the runtime needs to reproduce preprocessing exactly.
 
-A model folder holds ``model.json``, ``motion_encoder.onnx``, ``text_encoder.onnx``, ``tokenizer.json`` and
-optionally ``motion_encoder.int8.onnx``, ``labels.yaml`` and ``motion_library.npz``. The runtime refuses a
-``model.json`` it does not understand with one clear error.
+A model folder holds ``model.json``, ``motion_encoder.onnx``, the text tower and ``tokenizer.json``, and
+optionally ``motion_encoder.int8.onnx``, ``labels.yaml`` and ``motion_library.npz``. The text tower is either one
+file (``text_encoder.onnx``: MiniLM and the projection) or the frozen MiniLM part (``text_backbone.onnx``, the same
+bytes for every model trained on it) plus the trained ``text_projection.onnx`` (none for a locked projection).
+The runtime refuses a ``model.json`` it does not understand with one clear error.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ class ModelBundle:
     @property
     def text_path(self) -> Path:
         return self.root / self.meta["text_encoder"]["file"]
+
+    @property
+    def text_projection_path(self) -> Path | None:
+        """The trained projection applied after ``text_path`` (None: its output is the shared space already)."""
+        name = self.meta["text_encoder"].get("projection")
+        return self.root / name if name else None
 
     @property
     def tokenizer_path(self) -> Path:
@@ -86,8 +94,9 @@ def load_bundle(root: str | Path) -> ModelBundle:
             for name in ("file",) + (("tokenizer",) if key == "text_encoder" else ()):
                 if not (root / meta[key][name]).is_file():
                     raise ValueError(f"missing {meta[key][name]}")
-        if meta["motion_encoder"].get("int8_file") and not (root / meta["motion_encoder"]["int8_file"]).is_file():
-            raise ValueError(f"missing {meta['motion_encoder']['int8_file']}")
+        for key, name in (("motion_encoder", "int8_file"), ("text_encoder", "projection")):
+            if meta[key].get(name) and not (root / meta[key][name]).is_file():
+                raise ValueError(f"missing {meta[key][name]}")
         int(meta["embed_dim"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: {exc}") from None

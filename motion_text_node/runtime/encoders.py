@@ -96,6 +96,8 @@ class TextEncoder:
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.session = make_session(bundle.text_path, providers, threads)
+        proj = bundle.text_projection_path
+        self.projection = make_session(proj, providers, threads) if proj else None
         if warmup:
             self.encode(["warm up"])
 
@@ -111,6 +113,9 @@ class TextEncoder:
             enc = self.tokenizer.encode_batch(texts[i:i + batch])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            out.append(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+            emb = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            if self.projection is not None:
+                emb = self.projection.run(None, {"sentence_embedding": emb})[0]
+            out.append(emb)
         return np.concatenate(out) if out else np.zeros((0, self.bundle.embed_dim), np.float32)
 

@@ -49,6 +49,8 @@ class AugmentConfig:
     kinematic_captions: float = 0.0  # probability of a caption from the joints (captions module) as the text
     caption_stride_s: float = 1.0  # captions are computed for windows this far apart (the nearest one is used)
     caption_sentences: int = 2  # sentences written per captioned window
+    sensor: float = 0.0  # probability of one random sensor effect (skeleton.sensor: 15 joints, jitter, tilt, ...)
+    side_negatives: bool = False  # the side-swapped text of each window naming a side is a negative for it
 
 
 @dataclass

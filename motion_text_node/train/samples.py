@@ -14,10 +14,12 @@ import numpy as np
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.labels import PROMPT_TEMPLATES
 from motion_text_node.skeleton.adapt import fill_unknown_frames, impute_missing
-from motion_text_node.skeleton.canonical import JOINT_INDEX
+from motion_text_node.skeleton.canonical import CANONICAL_JOINTS, JOINT_INDEX
 from motion_text_node.skeleton.mirror import mirror_positions, mirror_text
+from motion_text_node.skeleton.motion import Motion
 from motion_text_node.skeleton.normalize import NormalizationConfig, normalize_window
 from motion_text_node.skeleton.resample import pad_window, resample_times, window_starts
+from motion_text_node.skeleton.sensor import random_sensor_effect
 from motion_text_node.train.config import AugmentConfig
 
 #: Label synonyms swapped into training texts (word -> alternatives), for vocabulary beyond the data's.
@@ -203,6 +205,9 @@ class WindowSampler:
                 text += side_phrase(*dominant)
         if aug.joint_dropout > 0 and rng.random() < aug.joint_dropout:
             pos, valid = drop_joints(pos, valid, rng)
+        if aug.sensor > 0 and rng.random() < aug.sensor and len(pos):
+            seen = random_sensor_effect(Motion(pos, CANONICAL_JOINTS, norm.fps, valid), rng)
+            pos, valid = seen.positions, seen.validity()
         if aug.scale[1] > aug.scale[0]:
             pos = pos * np.float32(rng.uniform(*aug.scale))
         if aug.mirror > 0 and rng.random() < aug.mirror:

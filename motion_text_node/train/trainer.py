@@ -27,6 +27,7 @@ from motion_text_node.errors import UserError
 from motion_text_node.model.losses import contrastive_loss
 from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
 from motion_text_node.paths import REPO_ROOT, cache_dir
+from motion_text_node.skeleton.mirror import mirror_text
 from motion_text_node.train.checkpoint import build_model, read_checkpoint, save_checkpoint
 from motion_text_node.train.config import TrainConfig, save_config
 from motion_text_node.train.metrics import retrieval_protocols
@@ -275,15 +276,30 @@ class Trainer:
             # A vocabulary text that (nearly) says what a batch text says is no negative.
             keep = (ev @ raw.t()).max(dim=1).values < self.config.optim.near_duplicate_threshold
             extra = ev[keep]
+        hard, hard_valid = self._side_swapped(texts, sent) if self.config.augment.side_negatives else (None, None)
         # Through the DDP wrapper, so gradients are averaged across ranks; the loss sees the global batch.
-        motion, t, e, logit_scale = self.ddp_model(x, mask, sent, extra)
+        motion, t, e, logit_scale = self.ddp_model(x, mask, sent if hard is None else torch.cat([sent, hard]), extra)
+        if hard is not None:
+            t, hard = t[:len(texts)], t[len(texts):]
         if self.dist.world > 1:
             motion, t = gather_with_grad(motion), gather_with_grad(t)
+            if hard is not None:
+                hard, hard_valid = gather_with_grad(hard), gather_with_grad(hard_valid.float()).bool()
             everyone = gather_with_grad(raw)
             positives = everyone @ everyone.t() >= self.config.optim.near_duplicate_threshold
             local = torch.arange(len(raw), device=self.device) + self.dist.rank * len(raw)
             positives[local[:, None], local[None, :]] |= same  # exact repeats (bf16 rounding aside)
-        return contrastive_loss(motion, t, logit_scale, positives, e)
+        return contrastive_loss(motion, t, logit_scale, positives, e, hard, hard_valid)
+
+    def _side_swapped(self, texts: list[str], sent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sentence vectors of each text with left and right swapped (B, text_dim), and where that differs from
+        the text itself (B,) bool: the laterality hard negatives. A swap the frozen cache lacks is skipped."""
+        swapped = [mirror_text(t) for t in texts]
+        valid = [s != t and (not self.frozen_text or s in self.text_cache.vectors) for s, t in zip(swapped, texts,
+                                                                                                   strict=True)]
+        use = [s if ok else t for s, t, ok in zip(swapped, texts, valid, strict=True)]
+        vec = self._text_vectors(use) if any(valid) else sent
+        return vec, torch.tensor(valid, device=self.device)
 
     def train_step(self) -> float:
         """One optimization step on a fresh batch; returns the loss."""
