@@ -1,35 +1,63 @@
 #!/usr/bin/env bash
-# Reproduce models/ from scratch: dataset cache, the contrastive model (SEEDS), the GCN baseline,
-# evaluation (mean ± std when several seeds), ONNX export of seed 0, motion library and MODEL_CARD.md.
-# About an hour and a half on 2 idle CPU cores for one seed (the shipped card); SEEDS="0 1 2" adds seeds for mean ± std.
+# Reproduce models/ and models/MODEL_CARD.md from a fresh clone (issue 13):
+#   1. the merged corpus cache (every source of shared/data);
+#   2. the recipe ablation, leave-Bandai-out (scripts/ablation.sh), and the shipped recipe left out over SEEDS;
+#   3. the shipped model on every source (configs/merged.yaml), the same recipe without non-commercial data, and the
+#      supervised ST-GCN baseline on the same data;
+#   4. evaluation with every protocol, ONNX export, the motion library from all sources, the card.
+# Finished runs and reports are kept (delete runs/ and reports/ to start over). About 2 hours on 2 CPU cores; on a
+# GPU machine the same commands use CUDA. COMMERCIAL=1 ships the model trained without non-commercial data instead.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export HF_HUB_OFFLINE=1 MPLBACKEND=Agg
 MT=.venv/bin/motion-text
-SEEDS="${SEEDS:-0}"
-$MT data build --source cmu --out .cache/datasets/cmu
-models=()
-for s in $SEEDS; do
-  run=runs/cmu$([ "$s" = 0 ] || echo "_seed$s")
-  [ -f "$run/last.pt" ] && [ "$(.venv/bin/python -c "import torch;print(torch.load('$run/last.pt',weights_only=False)['epoch'])")" = 30 ] \
-    || $MT train --config configs/cmu.yaml --set seed="$s" --out "$run" --no-progress
-  models+=(--model "$run")
+SEEDS="${SEEDS:-0 1 2}"
+PROTOCOLS=(--source bandai --source cmu --source hra --limit 600)
+NC_FREE="data.exclude_licences=[CC-BY-NC-4.0]"
+
+[ -f .cache/datasets/all/index.json ] || $MT data build --source all --out .cache/datasets/all
+
+# shellcheck source=scripts/ablation.sh
+source scripts/ablation.sh
+for n in "${ORDER[@]}"; do
+  # shellcheck disable=SC2086
+  train_and_evaluate "$n" ${VARIANTS[$n]}
 done
-[ -f runs/gcn/best.pt ] || $MT train --config configs/gcn_baseline.yaml --out runs/gcn --no-progress
-$MT evaluate "${models[@]}" --baseline runs/gcn --out reports/cmu
-$MT export --checkpoint runs/cmu --out models
-$MT library build --data .cache/datasets/cmu --model models
-# Variants reported on the card: the same config without side phrases, the same at 30 fps / 60 frames, and the
-# retargeting experiment.
-[ -f runs/cmu_noside/best.pt ] || $MT train --config configs/cmu.yaml --set augment.side_phrases=0.0 \
-  --out runs/cmu_noside --no-progress
-$MT evaluate --model runs/cmu_noside --out reports/cmu_noside
-[ -f runs/cmu_30fps/best.pt ] || $MT train --config configs/cmu_30fps.yaml --out runs/cmu_30fps --no-progress
-$MT evaluate --model runs/cmu_30fps --out reports/cmu_30fps
-$MT bench --only retargeting --out benchmarks/retargeting.md
-.venv/bin/python -c "
+seeds=()
+for s in $SEEDS; do
+  if [ "$s" = 0 ]; then seeds+=(--model runs/lobo_recipe); continue; fi
+  finished "runs/lobo_recipe_seed$s" || $MT train --config configs/merged.yaml --set "$LOBO" --set seed="$s" \
+    --out "runs/lobo_recipe_seed$s" --no-progress
+  seeds+=(--model "runs/lobo_recipe_seed$s")
+done
+[ -f reports/lobo_recipe_seeds/report.json ] || $MT evaluate "${seeds[@]}" "${PROTOCOLS[@]}" \
+  --out reports/lobo_recipe_seeds > /dev/null
+
+finished runs/merged || $MT train --config configs/merged.yaml --out runs/merged --no-progress
+finished runs/merged_commercial || $MT train --config configs/merged.yaml --set "$NC_FREE" \
+  --out runs/merged_commercial --no-progress
+finished runs/gcn_merged || $MT train --config configs/gcn_baseline.yaml --set data.cache=.cache/datasets/all \
+  --set data.source=all --out runs/gcn_merged --no-progress
+[ -f reports/merged/report.json ] || $MT evaluate --model runs/merged --baseline runs/gcn_merged "${PROTOCOLS[@]}" \
+  --robustness --out reports/merged > /dev/null
+[ -f reports/merged_commercial/report.json ] || $MT evaluate --model runs/merged_commercial "${PROTOCOLS[@]}" \
+  --out reports/merged_commercial > /dev/null
+
+ship=merged other=merged_commercial other_name="without non-commercial data (Bandai left out)"
+if [ "${COMMERCIAL:-0}" = 1 ]; then ship=merged_commercial other=merged other_name="with Bandai (non-commercial)"; fi
+$MT export --checkpoint "runs/$ship" --out models
+$MT library build --data .cache/datasets/all --model models
+ablation=()
+for n in "${ORDER[@]}"; do ablation+=("${LABELS[$n]}=reports/lobo_$n"); done
+.venv/bin/python - "$ship" "$other" "$other_name" "${ablation[@]}" <<'EOF'
+import sys
 from motion_text_node.train.model_card import write_model_card
-print(write_model_card('models', 'runs/cmu', 'reports/cmu', {'without side phrases': 'reports/cmu_noside',
-                       '30 fps, 60-frame windows': 'reports/cmu_30fps'}, ['benchmarks/retargeting.md']))"
+
+ship, other, other_name, *ablation = sys.argv[1:]
+print(write_model_card("models", f"runs/{ship}", f"reports/{ship}",
+                       lobo={"source": "bandai", "seeds": "reports/lobo_recipe_seeds",
+                             "ablation": dict(a.split("=", 1) for a in ablation)},
+                       compare={other_name: f"reports/{other}"}))
+EOF

@@ -128,6 +128,7 @@ def test_retrieval_and_description_services(shipped_model, test_split_library, c
         assert sum(m.id in same_class for m in res.motions) >= 2, (text, answer)
         best = res.motions[0]
         assert best.num_frames > 0 and len(best.positions) == best.num_frames * 22 * 3
+        assert (best.source, best.licence) == ("cmu", "CMU-mocap")  # where the answer comes from
         assert res.motions[0].score >= res.motions[-1].score
     slim = call(node, executor, RetrieveMotion, "retrieve_motion",
                 RetrieveMotion.Request(text="walk", top_k=2, omit_positions=True))

@@ -183,11 +183,23 @@ def test_library_build_recognize_retrieve_cli(tiny_model_dir, cmu_cache, cmu_bvh
                      str(tiny_model_dir), "--out", str(lib)]) == 0
     loaded = MotionLibrary.load(lib)
     assert len(loaded) == 25 and loaded.motion(0).shape[1:] == (22, 3)
+    assert set(loaded.sources) == {"cmu"} and set(loaded.licences) == {"CMU-mocap"}  # provenance per entry
+    assert "cmu 25 (CMU-mocap)" in capsys.readouterr().out
+    # At most 2 s of each clip's positions stored; the embeddings are the same whole-clip ones.
+    short = tmp_path / "short.npz"
+    assert cli_main(["library", "build", "--data", str(cmu_cache), "--split", "test", "--model",
+                     str(tiny_model_dir), "--out", str(short), "--motion-seconds", "2"]) == 0
+    cut = MotionLibrary.load(short)
+    assert max(len(cut.motion(i)) for i in range(len(cut))) == int(2 * cut.fps[0])
+    assert np.allclose(cut.embeddings, loaded.embeddings) and short.stat().st_size < lib.stat().st_size
+    assert cli_main(["library", "build", "--data", str(cmu_cache), "--model", str(tiny_model_dir), "--out",
+                     str(short), "--motion-seconds", "0"]) == 2
     capsys.readouterr()
     assert cli_main(["retrieve", "climb a ladder", "--model", str(tiny_model_dir), "--library", str(lib),
                      "--top-k", "3", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3 and {"id", "description", "score"} <= set(hits[0])
+    assert (hits[0]["source"], hits[0]["licence"]) == ("cmu", "CMU-mocap")
     assert cli_main(["recognize", str(cmu_bvh_dir / "02_05.bvh"), "--model", str(tiny_model_dir), "--labels",
                      "punch, walk, climb a ladder", "--top-k", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from motion_text_node.errors import UserError
 from motion_text_node.paths import models_dir
 
 
@@ -36,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", type=Path, help="library file (default: MODEL/motion_library.npz, and model.json "
                    "names it)")
     b.add_argument("--no-motion", action="store_true", help="store embeddings only (no positions)")
+    b.add_argument("--motion-seconds", type=float, default=None, metavar="S",
+                   help="store at most S seconds of each clip's positions, from its middle (the embedding still "
+                   "covers the whole clip); keeps a library of hours of motion small")
     b.set_defaults(func=run_library_build)
     i = lsub.add_parser("info", help="entries of a library")
     i.add_argument("library", type=Path)
@@ -95,7 +99,10 @@ def run_library_build(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.engine import MotionTextRuntime, build_library
 
     rt = MotionTextRuntime(args.model, library=None, precision="fp32")  # offline: the reference encoder
-    lib = build_library(rt, _clips_from(args.data, args.split), store_motion=not args.no_motion)
+    if args.motion_seconds is not None and not args.motion_seconds > 0:
+        raise UserError("--motion-seconds must be positive")
+    lib = build_library(rt, _clips_from(args.data, args.split), store_motion=not args.no_motion,
+                        motion_seconds=args.motion_seconds)
     out = args.out or Path(args.model) / "motion_library.npz"
     lib.save(out)
     if args.out is None:  # the model folder's default library
@@ -103,15 +110,25 @@ def run_library_build(args: argparse.Namespace) -> int:
         meta = json.loads(meta_path.read_text())
         meta["motion_library"] = out.name
         meta_path.write_text(json.dumps(meta, indent=1))
-    print(f"wrote {out}: {len(lib)} motions")
+    print(f"wrote {out}: {len(lib)} motions ({_by_source(lib)})")
     return 0
+
+
+def _by_source(lib) -> str:
+    """'cmu 173 (CMU-mocap), bandai 3076 (CC-BY-NC-4.0)': entries per source with its licence."""
+    from collections import Counter
+
+    counts = Counter(zip(lib.sources, lib.licences, strict=True))
+    return ", ".join(f"{src or 'unknown source'} {n}" + (f" ({lic})" if lic else "")
+                     for (src, lic), n in sorted(counts.items()))
 
 
 def run_library_info(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.library import MotionLibrary
 
     lib = MotionLibrary.load(args.library)
-    print(f"{args.library}: {len(lib)} motions, embeddings {lib.embeddings.shape[1]}-d, model {lib.model_version}")
+    print(f"{args.library}: {len(lib)} motions, embeddings {lib.embeddings.shape[1]}-d, model {lib.model_version}"
+          f"; {_by_source(lib)}")
     for i, (cid, desc) in enumerate(zip(lib.ids, lib.descriptions, strict=True)):
         m = lib.motion(i)
         print(f"  {cid:<16} {'' if m is None else f'{len(m) / lib.fps[i]:6.1f}s'}  {desc}")
@@ -150,11 +167,13 @@ def run_retrieve(args: argparse.Namespace) -> int:
         raise UserError(f"{args.model}: no motion library (build one with `motion-text library build`)")
     hits = rt.retrieve(args.text, args.top_k)
     if args.json:
-        print(json.dumps([{"id": h.clip_id, "description": h.description, "score": h.score} for h in hits],
+        print(json.dumps([{"id": h.clip_id, "description": h.description, "score": h.score, "source": h.source,
+                           "licence": h.licence} for h in hits],
                          indent=1))
     else:
         for rank, h in enumerate(hits, 1):
-            print(f"{rank:2d}. {h.clip_id:<14} {h.score:6.3f}  {h.description}")
+            origin = f"  [{h.source}, {h.licence}]" if h.source else ""
+            print(f"{rank:2d}. {h.clip_id:<14} {h.score:6.3f}  {h.description}{origin}")
     if args.save_best and hits:
         from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
         from motion_text_node.skeleton.motion import Motion

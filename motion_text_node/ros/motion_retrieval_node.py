@@ -43,10 +43,10 @@ PARAMETERS: dict[str, tuple[object, str]] = {
 
 
 def clip_message(clip_id: str, description: str, fps: float, positions: np.ndarray | None, score: float,
-                 with_positions: bool = True) -> MotionClip:
+                 with_positions: bool = True, source: str = "", licence: str = "") -> MotionClip:
     """A MotionClip of canonical positions (T, 22, 3)."""
     msg = MotionClip(id=clip_id, description=description, fps=float(fps), skeleton_format="smpl22",
-                     joint_names=list(CANONICAL_JOINTS), score=float(score))
+                     joint_names=list(CANONICAL_JOINTS), score=float(score), source=source, licence=licence)
     if positions is not None:
         msg.num_frames = int(len(positions))
         if with_positions:
@@ -158,13 +158,14 @@ class MotionRetrievalNode(ManagedNode):
             lib = self.runtime.library
             hits = self.runtime.retrieve(text, request.top_k)
             response.motions = [clip_message(h.clip_id, h.description, float(lib.fps[h.index]), lib.motion(h.index),
-                                             h.score, not request.omit_positions) for h in hits]
+                                             h.score, not request.omit_positions, h.source, h.licence) for h in hits]
             response.success, response.message = True, f"{len(hits)} motions"
             self.counts["retrieve_ok"] += 1
             if hits and self.p("publish_best"):
                 best = lib.motion(hits[0].index)
                 self.clip_pub.publish(clip_message(hits[0].clip_id, hits[0].description,
-                                                   float(lib.fps[hits[0].index]), best, hits[0].score))
+                                                   float(lib.fps[hits[0].index]), best, hits[0].score,
+                                                   source=hits[0].source, licence=hits[0].licence))
                 if best is not None:
                     self._playback = (best, float(lib.fps[hits[0].index]), time.monotonic())
         except UserError as exc:

@@ -145,9 +145,10 @@ def motion_captions(motion: Motion, max_sentences: int = 8, seed: int = 0) -> li
 
 
 def build_library(runtime: MotionTextRuntime, clips: list[Clip], store_motion: bool = True,
-                  progress: bool = True) -> MotionLibrary:
-    """Embed clips into a library (whole-clip embeddings; positions at the model fps when stored). A clip without
-    text or label is described by its first kinematic caption."""
+                  progress: bool = True, motion_seconds: float | None = None) -> MotionLibrary:
+    """Embed clips into a library (whole-clip embeddings; positions at the model fps when stored, at most
+    ``motion_seconds`` from the middle of each clip). A clip without text or label is described by its first
+    kinematic caption. Each entry keeps its source and licence."""
     from tqdm import tqdm
 
     from motion_text_node.skeleton.resample import resample_motion
@@ -160,10 +161,15 @@ def build_library(runtime: MotionTextRuntime, clips: list[Clip], store_motion: b
         embs.append(emb)
         fps.append(runtime.norm.fps)
         if store_motion:
-            chunks.append(resample_motion(clip.motion, runtime.norm.fps).positions.astype(np.float16))
+            pos = resample_motion(clip.motion, runtime.norm.fps).positions
+            if motion_seconds is not None and len(pos) > motion_seconds * runtime.norm.fps:
+                keep = max(int(motion_seconds * runtime.norm.fps), 1)
+                pos = pos[(len(pos) - keep) // 2:][:keep]
+            chunks.append(pos.astype(np.float16))
     if not ids:
         raise UserError("no clips to put in the library")
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]) if store_motion else None
     positions = np.concatenate(chunks) if store_motion else None
     return MotionLibrary(ids, descs, np.stack(embs), np.array(fps), offsets, positions,
-                         runtime.bundle.meta.get("model_version", ""))
+                         runtime.bundle.meta.get("model_version", ""), sources=[c.source for c in clips],
+                         licences=[c.licence for c in clips])

@@ -1,7 +1,8 @@
 """The motion library: reference motions with descriptions and embeddings, searched by text or by motion.
 
 Stored as one ``.npz`` (fast to load): ids, descriptions, fps, per-clip frame offsets, canonical positions
-(float16, metres, z up), embeddings (float32, unit norm) and the model version it was embedded with. Search is
+(float16, metres, z up), embeddings (float32, unit norm), the model version it was embedded with, and each entry's
+provenance (data source and licence; empty for libraries written before provenance was recorded). Search is
 exact cosine with numpy; above ``ANN_THRESHOLD`` entries an inverted-file index (faiss IVF-Flat, inner product,
 when faiss is installed) is built at load.
 """
@@ -28,6 +29,8 @@ class LibraryHit:
     description: str
     score: float
     index: int
+    source: str = ""
+    licence: str = ""
 
 
 class MotionLibrary:
@@ -35,8 +38,10 @@ class MotionLibrary:
 
     def __init__(self, ids: list[str], descriptions: list[str], embeddings: np.ndarray, fps: np.ndarray,
                  offsets: np.ndarray | None = None, positions: np.ndarray | None = None, model_version: str = "",
-                 ann: str = "auto") -> None:
-        if len(ids) != len(descriptions) or len(ids) != len(embeddings):
+                 ann: str = "auto", sources: list[str] | None = None, licences: list[str] | None = None) -> None:
+        self.sources = list(sources) if sources is not None else [""] * len(ids)
+        self.licences = list(licences) if licences is not None else [""] * len(ids)
+        if len({len(ids), len(descriptions), len(embeddings), len(self.sources), len(self.licences)}) != 1:
             raise UserError("library arrays disagree in length")
         self.ids, self.descriptions = list(ids), list(descriptions)
         self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
@@ -70,7 +75,8 @@ class MotionLibrary:
             top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
             top = top[np.argsort(-sims[top])]
             pairs = [(int(i), float(sims[i])) for i in top]
-        return [LibraryHit(self.ids[i], self.descriptions[i], s, i) for i, s in pairs]
+        return [LibraryHit(self.ids[i], self.descriptions[i], s, i, self.sources[i], self.licences[i])
+                for i, s in pairs]
 
     def motion(self, index: int) -> np.ndarray | None:
         """Canonical positions (T, 22, 3) float32 of entry ``index`` (None when the library stores none)."""
@@ -85,9 +91,10 @@ class MotionLibrary:
         extra = {}
         if self.offsets is not None and self.positions is not None:
             extra = {"offsets": self.offsets.astype(np.int64), "positions": self.positions.astype(np.float16)}
-        np.savez(path, version=np.int64(LIBRARY_VERSION), ids=np.array(self.ids), descriptions=np.array(
+        np.savez_compressed(path, version=np.int64(LIBRARY_VERSION), ids=np.array(self.ids), descriptions=np.array(
             self.descriptions), embeddings=self.embeddings, fps=self.fps, model_version=np.array(self.model_version),
-            joints=np.array(CANONICAL_JOINTS), **extra)
+            joints=np.array(CANONICAL_JOINTS), sources=np.array(self.sources, dtype=str),
+            licences=np.array(self.licences, dtype=str), **extra)
         return path
 
     @classmethod
@@ -101,9 +108,10 @@ class MotionLibrary:
                 if int(d["version"]) != LIBRARY_VERSION:
                     raise UserError(f"{path}: library version {int(d['version'])} is not {LIBRARY_VERSION}")
                 has_motion = "offsets" in d.files
+                provenance = {k: [str(x) for x in d[k]] for k in ("sources", "licences") if k in d.files}
                 return cls([str(x) for x in d["ids"]], [str(x) for x in d["descriptions"]], d["embeddings"],
                            d["fps"], d["offsets"] if has_motion else None, d["positions"] if has_motion else None,
-                           str(d["model_version"]), ann)
+                           str(d["model_version"]), ann, **provenance)
         except UserError:
             raise
         except Exception as exc:  # zip/npz errors come in many types

@@ -223,11 +223,27 @@ def evaluate(model_paths: list[str], split: str = "test", out_dir: Path | None =
 
         seen = training_words(train_clips)
         report["protocols"] = [source_protocols(models[0], cache, s, split, robust, limit, seen) for s in sources]
+        if len(models) > 1:  # the other seeds: the headline figures of each protocol, for mean +- std
+            per_model = [report["protocols"]] + [[source_protocols(lm, cache, s, split, False, limit, seen)
+                                                  for s in sources] for lm in models[1:]]
+            report["protocol_summary"] = protocol_summary(per_model)
     if baseline:
         report["baseline"] = _baseline(baseline, cache, split, classes)
     if out_dir is not None:
         _write(report, out_dir, models[0], test, classes)
     return report
+
+
+def protocol_summary(per_model: list[list[dict]]) -> dict:
+    """Mean and std over models (seeds) of each source's recognition top-1 and laterality %:
+    {source: {"top1": {"mean", "std", "values"}, "laterality": {...}}}."""
+    out: dict = {}
+    for sections in zip(*per_model, strict=True):
+        figures = {"top1": [s["recognition"].get("top1") for s in sections],
+                   "laterality": [s["laterality"].get("right_pct") for s in sections]}
+        out[sections[0]["source"]] = {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "values": v}
+                                      for k, v in figures.items() if all(x is not None for x in v)}
+    return out
 
 
 def per_source_section(lm: LoadedModel, test: list[Clip], train_texts: set[str], windows: list, truth: np.ndarray,
@@ -360,5 +376,11 @@ def format_report(report: dict) -> str:
         from motion_text_node.train.protocols import format_protocols
 
         lines += ["", format_protocols(report["protocols"])]
+    if report.get("protocol_summary"):
+        lines += ["", f"## Each source's protocol over {len(report['models'])} seeds (mean ± std)", "",
+                  "| source | top-1 | laterality % |", "|---|---|---|"]
+        for src, v in report["protocol_summary"].items():
+            cells = [f"{v[k]['mean']:.1f} ± {v[k]['std']:.1f}" if k in v else "-" for k in ("top1", "laterality")]
+            lines.append(f"| {src} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

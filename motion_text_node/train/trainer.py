@@ -83,6 +83,20 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
+def hardware_description(device: torch.device, world: int) -> dict:
+    """What a run was trained on (recorded in the checkpoint, shown on the model card)."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        try:
+            name = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                        if line.startswith("model name"))
+        except (OSError, StopIteration):
+            name = "unknown CPU"
+    return {"device": device.type, "name": name, "processes": world, "cpu_cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
 def cache_path(config: TrainConfig) -> Path:
     """The config's dataset cache folder (a relative path is relative to the repository)."""
     path = Path(config.data.cache)
@@ -350,7 +364,8 @@ class Trainer:
     def _state(self) -> dict:
         return {"optimizer": self.opt.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
                 "history": self.history, "classes": self.classes, "task": self.task,
-                "data_provenance": self.provenance, "text_backbone": self._text_backbone_state()}
+                "data_provenance": self.provenance, "text_backbone": self._text_backbone_state(),
+                "hardware": hardware_description(self.device, self.dist.world)}
 
     def _text_backbone_state(self) -> dict:
         """The fine-tuned text layers (``model.text_trainable_layers`` > 0), {} for a frozen text encoder."""
