@@ -91,3 +91,16 @@ def test_evaluate_cli_reports_the_protocols(tiny_run, merged_cache, tmp_path) ->
     assert report["protocols"][0]["recognition"]["num_clips"] <= 20
     md = (out / "report.md").read_text()
     assert "Recognition of each source" in md and "upper body only" in md and "zero-shot" in md
+
+
+def test_protocol_summary_is_mean_and_std_over_seeds() -> None:
+    from motion_text_node.train.evaluate import protocol_summary
+
+    def section(top1: float, lat: float | None) -> dict:
+        return {"source": "bandai", "recognition": {"top1": top1},
+                "laterality": {"num_clips": 0} if lat is None else {"num_clips": 3, "right_pct": lat}}
+
+    out = protocol_summary([[section(30.0, 90.0)], [section(40.0, 96.0)], [section(35.0, 93.0)]])
+    assert out["bandai"]["top1"]["mean"] == 35.0 and abs(out["bandai"]["top1"]["std"] - 4.0825) < 1e-3
+    assert out["bandai"]["laterality"]["values"] == [90.0, 96.0, 93.0]
+    assert "laterality" not in protocol_summary([[section(30.0, None)], [section(40.0, None)]])["bandai"]

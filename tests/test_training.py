@@ -129,8 +129,12 @@ def test_evaluate_report_with_gcn_baseline(tiny_run, tiny_model_dir, cmu_cache, 
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
-    card = write_model_card(model, tiny_run, out).read_text()
+    card = write_model_card(model, tiny_run, out, lobo={"source": "cmu", "seeds": out, "ablation": {"v1": out}},
+                            compare={"other model": out}).read_text()
     assert "fp16 weights in ONNX" in card and "int8 copy (min cosine 0.99" in card
+    assert "with trained projection" in card and "Trained on CPU (" in card  # the hardware the checkpoint recorded
+    assert "## Leave-one-source-out: trained without cmu" in card and "| v1 |" in card
+    assert "| other model | commercial use ok |" in card
     assert (model / "card" / "confusion.png").is_file()
 
 
