@@ -140,7 +140,7 @@ def run_recognize(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.engine import MotionTextRuntime
     from motion_text_node.runtime.label_bank import parse_labels
 
-    labels = parse_labels(args.labels) if args.labels else None
+    labels = None if args.labels is None else parse_labels(args.labels)  # --labels "" is an error, not the default
     rt = MotionTextRuntime(args.model, labels=labels, library=None, providers=args.providers,
                            precision=args.precision)
     clip = load_any_clip(args.path, None, args.up_axis)

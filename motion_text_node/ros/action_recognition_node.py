@@ -36,7 +36,7 @@ from motion_text_node.ros.conversions import (
     skeleton_msg_to_frame,
     stamp_to_sec,
 )
-from motion_text_node.runtime.label_bank import parse_labels
+from motion_text_node.runtime.label_bank import is_blank, labels_from_file, parse_labels
 from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
 
 KINECT_JOINTS_PER_BODY = 32
@@ -71,6 +71,19 @@ PARAMETERS: dict[str, tuple[object, str]] = {
 }
 
 
+def labels_from_parameters(labels: list[str] | None, labels_file: str | None) -> list[str] | None:
+    """The label set that the ``labels`` and ``labels_file`` parameter values name: ``labels`` without its ""
+    placeholders when any is left, else the labels of ``labels_file`` (always a file, whatever its name looks
+    like), else None (both empty: the model's labels). UserError for a bad value (blank or too many labels, a
+    missing or unreadable file, ...); never an OSError."""
+    given = [x for x in labels or [] if x != ""]
+    if given:
+        return parse_labels(given)
+    if labels_file and not is_blank(labels_file):
+        return labels_from_file(labels_file)
+    return None
+
+
 def reason_key(message: str) -> str:
     """A short, stable diagnostics key for a rejection message ("smpl22 has 22 joints, got 5" -> itself,
     "unknown skeleton format 'x'; known: ..." -> "unknown skeleton format 'x'")."""
@@ -97,10 +110,8 @@ class ActionRecognitionNode(ManagedNode):
         return self.get_parameter(name).value
 
     def _labels(self) -> list[str] | None:
-        labels = [x for x in (self.p("labels") or []) if x]
-        if labels:
-            return parse_labels(labels)
-        return parse_labels(self.p("labels_file")) if self.p("labels_file") else None
+        """The labels the parameters name (None: the model's own); UserError for a bad value."""
+        return labels_from_parameters(self.p("labels"), self.p("labels_file"))
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def load(self) -> None:
@@ -179,23 +190,41 @@ class ActionRecognitionNode(ManagedNode):
     # --- parameters ----------------------------------------------------------------------------------------
     def _on_parameters(self, params: list[Parameter]) -> SetParametersResult:
         names = {p.name for p in params}
-        if self.recognizer is None:
-            return SetParametersResult(successful=True)
         try:
             if names & {"labels", "labels_file"}:
-                values = {p.name: p.value for p in params}
-                labels = [x for x in values.get("labels", self.p("labels")) or [] if x]
-                if not labels:
-                    labels = parse_labels(values.get("labels_file", self.p("labels_file")))
-                self.recognizer.reset_labels(labels)
-                self.get_logger().info(f"labels now: {', '.join(self.recognizer.runtime.labels.labels)}")
+                self._apply_labels({p.name: p.value for p in params})
+            if self.recognizer is None:
+                return SetParametersResult(successful=True)
             tunable = {"stride_s", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s"}
             for p in params:
                 if p.name in tunable:
                     setattr(self.recognizer.config, p.name, type(getattr(self.recognizer.config, p.name))(p.value))
         except (UserError, ValueError, TypeError) as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
+            return self._refuse(str(exc))
+        except Exception as exc:  # a parameter change must never take the node down
+            return self._refuse(f"{type(exc).__name__}: {exc}")
         return SetParametersResult(successful=True)
+
+    def _apply_labels(self, values: dict[str, object]) -> None:
+        """New ``labels`` / ``labels_file`` values: checked (also before configure, so a bad one is refused at
+        once) and, once configured, re-embedded; UserError when they are bad or both empty at run time."""
+        new_file = values.get("labels_file")
+        if isinstance(new_file, str) and not is_blank(new_file):
+            labels_from_file(new_file)  # a bad file is refused even while `labels` overrides it
+        labels = labels_from_parameters(values.get("labels", self.p("labels")),
+                                        values.get("labels_file", self.p("labels_file")))
+        if self.recognizer is None:
+            return
+        if labels is None:
+            raise UserError("no labels given (labels and labels_file are both empty)")
+        self.recognizer.reset_labels(labels)
+        self.get_logger().info(f"labels now: {', '.join(self.recognizer.runtime.labels.labels)}")
+
+    def _refuse(self, reason: str) -> SetParametersResult:
+        """A refused parameter change: logged, and its reason returned to the caller; the node keeps running."""
+        reason = reason.splitlines()[0] if reason else "refused"
+        self.get_logger().warning(f"parameter change refused: {reason}")
+        return SetParametersResult(successful=False, reason=reason)
 
     # --- input ---------------------------------------------------------------------------------------------
     def _add(self, frame: SkeletonFrame) -> None:

@@ -1,7 +1,20 @@
-"""Action labels -> cached text embeddings (prompt-template averaged), updatable at run time."""
+"""Action labels -> cached text embeddings (prompt-template averaged), updatable at run time.
+
+Where labels come from (``parse_labels``): a list; or a string that is a label file reference (it ends in .txt,
+.yaml, .yml or .json, or contains a path separator) or else a comma-separated list. The form of a string decides,
+never the file system, so a long comma list is never looked up as a path. Label files: .yaml/.yml (and .json) are
+a list of strings or a mapping with a ``labels:`` key; any other file is plain text, one label per line (blank lines
+and lines starting with '#' skipped). Every label is trimmed of whitespace and invisible characters (zero-width
+space, BOM, ...); blank ones are dropped, duplicates (ignoring case and spacing) keep the first spelling, and the
+result must hold 1 to ``MAX_LABELS`` labels of at most ``MAX_LABEL_CHARS`` characters each.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -9,43 +22,152 @@ import numpy as np
 from motion_text_node.errors import UserError
 
 MAX_LABELS = 1000
+#: Longest label: the text encoder reads at most 64 tokens of "prompt + label" (about 250 characters of English),
+#: so more would be cut off unseen; well inside the encoders' MAX_TEXT_CHARS (2000) for whole texts.
+MAX_LABEL_CHARS = 200
+#: Largest label file read (1,000 labels of 200 characters with comments fit easily).
+MAX_LABEL_FILE_BYTES = 1_000_000
+LABEL_FILE_SUFFIXES = (".txt", ".yaml", ".yml", ".json")
+STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
+PATH_SEPARATORS = tuple(sep for sep in {"/", os.sep, os.altsep} if sep)
+#: Characters that render as nothing although they are letters or symbols (Hangul fillers, braille blank).
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
-def parse_labels(value: str | list[str]) -> list[str]:
-    """Labels from a list, a comma-separated string, or a text/YAML file path (one per line or a YAML list)."""
+def _invisible(ch: str) -> bool:
+    """Whitespace, control or format (zero-width) character, or one that renders blank."""
+    return ch.isspace() or ch in _BLANK_LOOKALIKES or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without leading and trailing whitespace and invisible characters ("\\u200bwalk\\ufeff" -> "walk")."""
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` is empty or made only of whitespace and invisible characters (e.g. "\\u200b\\u200b")."""
+    return not strip_invisible(text)
+
+
+def shown(text: str, limit: int = 120) -> str:
+    """``text`` for a one-line error message: control characters escaped, cut at ``limit`` characters."""
+    out = repr(text[:limit])[1:-1]
+    return out if len(text) <= limit else f"{out}... ({len(text)} characters)"
+
+
+def looks_like_label_file(text: str) -> bool:
+    """Whether a ``labels`` string names a file: it ends in .txt/.yaml/.yml/.json or contains a path separator.
+    Decided from the string alone (no file-system call, so it cannot fail)."""
+    text = strip_invisible(text)
+    return text.lower().endswith(LABEL_FILE_SUFFIXES) or any(sep in text for sep in PATH_SEPARATORS)
+
+
+def parse_labels(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Labels from a list, a label file reference or a comma-separated string (see the module docstring);
+    UserError for an unreadable file, no labels, too many or too long ones."""
     if isinstance(value, (list, tuple)):
-        labels = [str(v).strip() for v in value]
+        labels = [str(v) for v in value]
+    elif isinstance(value, str):
+        labels = _read_label_file(value) if looks_like_label_file(value) else value.split(",")
     else:
-        text = str(value).strip()
-        path = Path(text).expanduser()
-        if text.endswith((".txt", ".yaml", ".yml")) or (len(text) < 4096 and path.is_file()):
-            labels = _read_label_file(path)
-        else:
-            labels = [v.strip() for v in text.split(",")]
-    labels = list(dict.fromkeys(label for label in labels if label))
-    if not labels:
-        raise UserError("no labels given")
-    if len(labels) > MAX_LABELS:
-        raise UserError(f"{len(labels)} labels; at most {MAX_LABELS}")
-    return labels
+        raise UserError(f"labels must be a list or a string, got {type(value).__name__}")
+    return clean_labels(labels)
 
 
-def _read_label_file(path: Path) -> list[str]:
-    import yaml
+def labels_from_file(path: str | Path) -> list[str]:
+    """The labels of a label file (whatever its name looks like); UserError when it is missing or unreadable."""
+    return clean_labels(_read_label_file(path))
 
-    if not path.is_file():
-        raise UserError(f"{path}: label file not found")
+
+def clean_labels(labels: list[str]) -> list[str]:
+    """Trimmed labels, blank ones dropped, duplicates (ignoring case and spacing) removed keeping the first;
+    UserError when none is left, more than MAX_LABELS or one longer than MAX_LABEL_CHARS."""
+    kept: dict[str, str] = {}
+    for raw in labels:
+        label = strip_invisible(raw)
+        if label:
+            kept.setdefault(" ".join(label.casefold().split()), label)
+    out = list(kept.values())
+    if not out:
+        raise UserError("no labels given (empty, or only blanks and invisible characters)")
+    if len(out) > MAX_LABELS:
+        raise UserError(f"{len(out)} labels; at most {MAX_LABELS}")
+    for label in out:
+        if len(label) > MAX_LABEL_CHARS:
+            raise UserError(f"label '{shown(label[:40])}...' has {len(label)} characters; at most {MAX_LABEL_CHARS}")
+    return out
+
+
+def _read_label_file(ref: str | Path) -> list[str]:
+    """Raw labels of a label file: structured for .yaml/.yml/.json, else one per line."""
+    name = strip_invisible(str(ref))
+    text = _read_text(name)
+    if Path(name).suffix.lower() in STRUCTURED_SUFFIXES:
+        return _structured_labels(text, name)
+    return [line for line in map(strip_invisible, text.splitlines()) if line and not line.startswith("#")]
+
+
+def _read_text(name: str) -> str:
+    """The UTF-8 text of a regular file of at most MAX_LABEL_FILE_BYTES; UserError (never OSError) otherwise."""
+    if not name:
+        raise UserError("no label file named (empty file name)")
+    path = os.path.expanduser(name)
+    where = shown(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a readable label file ({str(exc).splitlines()[0]})") from None
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise UserError(f"{where}: is a folder, not a label file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"{where}: not a regular file, cannot be a label file")
+        if info.st_size > MAX_LABEL_FILE_BYTES:
+            raise UserError(f"{where}: {info.st_size} bytes; a label file has at most {MAX_LABEL_FILE_BYTES}")
+        with open(path, "rb") as f:
+            data = f.read(MAX_LABEL_FILE_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UserError(f"{where}: label file not found") from None
+    except OSError as exc:  # permission denied, file name too long, ...
+        raise UserError(f"{where}: cannot read the label file ({exc.strerror or exc})") from None
+    except ValueError as exc:  # embedded null byte
+        raise UserError(f"{where}: not a valid file name ({exc})") from None
+    if len(data) > MAX_LABEL_FILE_BYTES:
+        raise UserError(f"{where}: more than {MAX_LABEL_FILE_BYTES} bytes; too large for a label file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{where}: not a UTF-8 text file (bad byte at offset {exc.start})") from None
+
+
+def _structured_labels(text: str, name: str) -> list[str]:
+    """Labels of a YAML (or JSON) label file: a list, or a mapping with a ``labels:`` key holding a list (or a
+    block of text, one label per line)."""
+    where = shown(os.path.expanduser(name))
+    if name.lower().endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{where}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UserError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if isinstance(data, dict) and "labels" in data:
         data = data["labels"]
     if isinstance(data, str):
-        return [line.strip() for line in data.splitlines()]
-    if isinstance(data, list) and all(isinstance(x, (str, int, float)) for x in data):
-        return [str(x) for x in data]
-    raise UserError(f"{path}: expected a list of labels (YAML list, 'labels:' key, or one label per line)")
+        return data.splitlines()
+    if not isinstance(data, list):
+        raise UserError(f"{where}: expected a list of labels (a YAML list of strings, or a 'labels:' key)")
+    for i, item in enumerate(data, 1):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise UserError(f"{where}: label {i} is {shown(repr(item), 40)}, not a text (quote it in the file)")
+    return [str(x) for x in data]
 
 
 class LabelBank:
