@@ -11,13 +11,19 @@ Topics written:
 
 Several clips are concatenated into one continuous stream per track (an optional gap between clips); the
 segments are also listed in ``ground_truth.json`` next to ``metadata.yaml``.
+
+The bag is written into a hidden folder beside ``out`` and renamed into place only when it is complete, so a
+conversion that fails (full disk, Ctrl-C, a bad clip) leaves ``out`` as it was, the old bag included when
+replacing one.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import os
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,6 +45,8 @@ DEFAULT_START_TIME = 1_700_000_000.0
 STORAGES = ("mcap", "sqlite3")
 #: rosbag2 metadata version written (Jazzy's rosbag2 writes and reads version 9).
 BAG_VERSION = 9
+#: Name under which ``convert_to_bag`` parks the bag it replaces, inside its staging folder, until the swap.
+_REPLACED = "replaced"
 
 _ZERO = QosTime(0, 0)
 #: The QoS recorded as "offered" for converted topics: what a live tracker would publish with.
@@ -216,6 +224,81 @@ def _check_out(out: Path, overwrite: bool) -> bool:
     raise UserError(f"{out} exists and is not a bag folder (no metadata.yaml); not overwriting it")
 
 
+def _missing_parents(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, outermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (innermost first) that are still empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _staging_folder(out: Path) -> Path:
+    """A new hidden folder beside ``out`` (same file system, so the finished bag can be renamed into place)."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.converting-", dir=out.parent))
+    except OSError as exc:
+        raise UserError(f"cannot write into {out.parent}: {exc}") from None
+
+
+def _move_into_place(new: Path, out: Path, staging: Path) -> None:
+    """Rename the finished bag folder ``new`` to ``out``; an existing ``out`` is parked in ``staging`` first
+    (``_clean_staging`` puts it back if the second rename does not happen)."""
+    if out.exists():
+        os.rename(out, staging / _REPLACED)
+    os.rename(new, out)
+
+
+def _clean_staging(staging: Path, out: Path) -> None:
+    """Remove the staging folder; an old bag still parked in it (the swap was cut short) goes back to ``out``."""
+    parked = staging / _REPLACED
+    if parked.exists() and not out.exists():
+        try:
+            os.rename(parked, out)
+        except OSError:
+            return  # keep the staging folder: it holds the old bag
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_bag(path: Path, storage: str, streams: list, total: int, progress: bool) -> tuple[Counter, int | None, int]:
+    """Write the merged message streams as a bag folder ``path``: (messages per topic, first and last stamp)."""
+    from tqdm import tqdm
+
+    store = typestore()
+    counts: Counter[str] = Counter()
+    first_ns, last_ns = None, 0
+    writer = Writer(path, version=BAG_VERSION, storage_plugin=StoragePlugin[storage.upper()])
+    try:
+        writer.open()
+        writer.set_custom_data("motion_text.ground_truth", GROUND_TRUTH_FILE)
+        conns = {topic: writer.add_connection(topic, msgtype, typestore=store, offered_qos_profiles=[RELIABLE_QOS])
+                 for topic, msgtype in ((SKELETON_TOPIC, SKELETON_TYPE), (GROUND_TRUTH_TOPIC, ACTION_LABEL_TYPE))}
+        with tqdm(total=total, unit="msg", desc=f"writing {path.name}", disable=not progress) as bar:
+            for t_ns, _order, topic, data in heapq.merge(*streams, key=lambda m: (m[0], m[1])):
+                writer.write(conns[topic], t_ns, data)
+                counts[topic] += 1
+                first_ns = t_ns if first_ns is None else first_ns
+                last_ns = t_ns
+                bar.update()
+        writer.close()
+    except BaseException:
+        try:
+            writer.abort()
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
+        raise
+    return counts, first_ns, last_ns
+
+
 def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: str = "mcap",
                    split: str | None = None, ids: Sequence[str] | None = None, limit: int | None = None,
                    gap: float = 0.0, tracks: int = 1, track_id: str | None = None, track_offset: float = 0.0,
@@ -238,8 +321,6 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
         overwrite: replace an existing bag folder.
         progress: show a progress bar.
     """
-    from tqdm import tqdm
-
     if storage not in STORAGES:
         raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
     out = Path(out)
@@ -247,37 +328,36 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
     clips = collect_clips(inputs, split=split, ids=ids, limit=limit, up_axis=up_axis)
     plan = plan_tracks(clips, tracks=tracks, track_id=track_id, start_time=start_time, gap=gap,
                        track_offset=track_offset)
-    if replace:
-        shutil.rmtree(out)
     store = typestore()
     streams = [_clip_messages(store, clip, t_ns, seg.track_id, frame_id, 2 * i)
                for i, (clip, seg, t_ns) in enumerate(plan)]
     total = sum(seg.num_frames + 1 for _, seg, _ in plan)
-    counts: Counter[str] = Counter()
-    first_ns, last_ns = None, 0
-    writer = Writer(out, version=BAG_VERSION, storage_plugin=StoragePlugin[storage.upper()])
-    try:
-        writer.open()
-        writer.set_custom_data("motion_text.ground_truth", GROUND_TRUTH_FILE)
-        conns = {topic: writer.add_connection(topic, msgtype, typestore=store, offered_qos_profiles=[RELIABLE_QOS])
-                 for topic, msgtype in ((SKELETON_TOPIC, SKELETON_TYPE), (GROUND_TRUTH_TOPIC, ACTION_LABEL_TYPE))}
-        with tqdm(total=total, unit="msg", desc=f"writing {out.name}", disable=not progress) as bar:
-            for t_ns, _order, topic, data in heapq.merge(*streams, key=lambda m: (m[0], m[1])):
-                writer.write(conns[topic], t_ns, data)
-                counts[topic] += 1
-                first_ns = t_ns if first_ns is None else first_ns
-                last_ns = t_ns
-                bar.update()
-        writer.close()
-    except BaseException:
-        writer.abort()
-        shutil.rmtree(out, ignore_errors=True)
-        raise
     segments = [seg for _, seg, _ in plan]
     sidecar = {"version": 1, "topics": {"skeleton": SKELETON_TOPIC, "ground_truth": GROUND_TRUTH_TOPIC},
                "start_time": start_time, "gap": gap, "tracks": sorted({s.track_id for s in segments}),
                "segments": [asdict(s) for s in segments]}
-    (out / GROUND_TRUTH_FILE).write_text(json.dumps(sidecar, indent=1))
+    created = _missing_parents(out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out.parent}: {exc}") from None
+    staging = None
+    try:
+        staging = _staging_folder(out)
+        new = staging / out.name  # the storage file is named after the folder: it must be out's name already
+        counts, first_ns, last_ns = _write_bag(new, storage, streams, total, progress)
+        (new / GROUND_TRUTH_FILE).write_text(json.dumps(sidecar, indent=1))
+        if not replace and out.exists():
+            raise UserError(f"{out} appeared while converting; not overwriting it")
+        _move_into_place(new, out, staging)
+    except OSError as exc:  # full disk, permissions, ...
+        kept = "the old bag is kept" if replace else "nothing was written"
+        raise UserError(f"writing {out} failed ({exc}); {kept}") from None
+    finally:
+        if staging is not None:
+            _clean_staging(staging, out)
+        if not out.exists():
+            _remove_empty(created)
     return ConvertResult(out, storage, segments, dict(counts), (first_ns or 0) / 1e9, last_ns / 1e9)
 
 

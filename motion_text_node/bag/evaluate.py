@@ -16,6 +16,7 @@ import numpy as np
 
 from motion_text_node.bag.convert import GroundTruthSegment, read_ground_truth
 from motion_text_node.bag.info import open_reader
+from motion_text_node.bag.integrity import BagDamage, CorruptBagError, checked_messages
 from motion_text_node.bag.types import SKELETON_TYPE, ensure_type
 from motion_text_node.errors import UserError
 from motion_text_node.ros.conversions import skeleton_msg_to_frame, stamp_to_sec
@@ -37,16 +38,28 @@ class Prediction:
     latency_ms: float = float("nan")
 
 
-def read_skeleton_frames(bag: str | Path):
-    """Every /skeleton message of a bag as ``SkeletonFrame`` (in stamp order per track)."""
+def read_skeleton_frames(bag: str | Path, *, skip_corrupt: bool = False, damage: BagDamage | None = None):
+    """Every /skeleton message of a bag as ``SkeletonFrame`` (in stamp order per track).
+
+    Damaged data (unreadable, undecodable or malformed messages, messages missing against the metadata) raises
+    ``CorruptBagError``, or with ``skip_corrupt`` is left out and counted in ``damage``.
+    """
     store = ensure_type(SKELETON_TYPE)
+    damage = damage if damage is not None else BagDamage()
     frames = []
     with open_reader(bag) as reader:
+        damage.bag, damage.start_ns = str(bag), reader.start_time if reader.message_count else 0
         conns = [c for c in reader.connections if c.topic == SKELETON_TOPIC]
         if not conns:
             raise UserError(f"{bag}: no {SKELETON_TOPIC} topic")
-        for conn, _, data in reader.messages(connections=conns):
-            frames.append(skeleton_msg_to_frame(store.deserialize_cdr(data, conn.msgtype)))
+        for conn, t_ns, _, msg in checked_messages(reader, conns, damage=damage, store=store,
+                                                   skip_corrupt=skip_corrupt):
+            try:
+                frames.append(skeleton_msg_to_frame(msg))
+            except UserError as exc:  # decodes, but is no usable skeleton
+                damage.add_undecodable(conn.topic, t_ns, f"malformed: {exc}")
+                if not skip_corrupt:
+                    raise CorruptBagError(damage.describe()) from None
     return frames
 
 
@@ -113,8 +126,12 @@ def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None,
 
 def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float = 1.0,
                node_args: list[str] | None = None, startup_timeout: float = 90.0,
-               kill_at: float | None = None, precision: str = "auto") -> tuple[list[Prediction], dict]:
+               kill_at: float | None = None, precision: str = "auto",
+               skip_corrupt: bool = False) -> tuple[list[Prediction], dict]:
     """Start the recognition node process, play the bag into it, record its labels; (predictions, transport).
+
+    Damaged data in the bag is never published; the player stops at it unless ``skip_corrupt`` (then the
+    transport dict counts what was skipped), and a stop raises ``CorruptBagError``.
 
     With ``kill_at`` (seconds into playback) the node is SIGKILLed then and restarted at once; the transport
     dict then reports the gap in labels and how long after its restart the new node published again.
@@ -159,7 +176,8 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         node.create_subscription(Skeleton, SKELETON_TOPIC, on_skeleton, qos)
         node.create_subscription(ActionLabel, "/actions", on_label, qos)
-        player = BagPlayer(bag, rate=rate, topics=[SKELETON_TOPIC], wait_for_subscribers=2, wait_timeout=30)
+        player = BagPlayer(bag, rate=rate, topics=[SKELETON_TOPIC], wait_for_subscribers=2, wait_timeout=30,
+                           skip_corrupt=skip_corrupt)
         stats_box: dict = {}
 
         def kill_and_restart() -> None:
@@ -191,6 +209,9 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         transport = {"published": published, "received_by_listener": len(seen),
                      "dropped_before_listener": max(published - len(seen), 0),
                      "max_publish_lateness_ms": 1000.0 * stats.max_lateness if stats else None}
+        if stats and stats.damage:
+            transport["damaged_skipped"] = stats.damage.skipped
+        error = stats.error if stats else ""
         if "ready_wall" in fault:
             recv = sorted(p.received for p in preds)
             gaps = np.diff(recv) if len(recv) > 1 else np.array([0.0])
@@ -204,32 +225,43 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
         for proc in procs:
             stop_node(proc)
         rclpy.try_shutdown(context=ctx)
+    if error:
+        raise CorruptBagError(error)
     return preds, transport
 
 
 def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = False, labels: list[str] | None = None,
                  out_dir: str | Path | None = None, rate: float = 1.0, kill_at: float | None = None,
-                 precision: str = "auto") -> dict:
+                 precision: str = "auto", skip_corrupt: bool = False) -> dict:
     """Offline and (unless ``offline_only``) online evaluation of a converted bag; writes the report files.
 
     Both sides run on CPU with the same motion-encoder ``precision``, so online and offline are comparable.
+    The bag is read (and checked) before the model is loaded: damaged data raises ``CorruptBagError`` unless
+    ``skip_corrupt``, which leaves it out and reports it under ``"damaged_data"``.
     """
     bag, model_dir = Path(bag), Path(model_dir)
     segments = read_ground_truth(bag)
     gt_labels = sorted({s.label for s in segments if s.label})
+    damage = BagDamage()
+    try:
+        frames = read_skeleton_frames(bag, skip_corrupt=skip_corrupt, damage=damage)
+    except CorruptBagError as exc:
+        raise CorruptBagError(f"{exc} (--skip-corrupt evaluates without the damaged data)") from None
     if labels is None:
         from motion_text_node.runtime.bundle import load_bundle
 
         labels = list(dict.fromkeys(load_bundle(model_dir).default_labels + gt_labels))
-    frames = read_skeleton_frames(bag)
     report: dict = {"bag": str(bag), "model": str(model_dir), "precision": precision, "labels": labels,
                     "frames": len(frames),
                     "segments": len(segments), "tracks": sorted({s.track_id for s in segments})}
+    if damage:
+        report["damaged_data"] = {"summary": damage.describe(), **damage.as_dict()}
     offline = run_offline(frames, model_dir, labels, precision=precision)
     report["offline"] = score(offline, segments)
     online = []
     if not offline_only:
-        online, transport = run_online(bag, model_dir, labels, rate, kill_at=kill_at, precision=precision)
+        online, transport = run_online(bag, model_dir, labels, rate, kill_at=kill_at, precision=precision,
+                                       skip_corrupt=skip_corrupt)
         report["online"] = {**score(online, segments), "transport": transport}
     if out_dir is not None:
         write_report(report, Path(out_dir), segments, online or offline)
@@ -262,6 +294,8 @@ def format_report(report: dict) -> str:
                   + (", ".join(f"{k} {v:.1f}" for k, v in lat.items()) if lat else "n/a")]
     lines += ["", "Per class top-1 % (" + modes[-1] + "): " + ", ".join(
         f"{k} {v:.0f}" for k, v in report[modes[-1]].get("per_class", {}).items())]
+    if "damaged_data" in report:
+        lines += ["", f"Warning: evaluated without {report['damaged_data']['summary']}"]
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from motion_text_node.bag.integrity import describe_exception
 from motion_text_node.errors import UserError
 
 
@@ -58,6 +59,9 @@ def read_metadata(bag: str | Path) -> dict:
     path = Path(bag)
     if not path.exists():
         raise UserError(f"{path}: no such bag")
+    if path.is_dir() and not (path / "metadata.yaml").is_file() and (stored := _storage_file_names(path)):
+        raise UserError(f"{path}: no metadata.yaml, but it holds {', '.join(stored)} (a recording that was cut "
+                        f"off?): `motion-text bag reindex {path}` rebuilds it")
     if not path.is_dir() or not (path / "metadata.yaml").is_file():
         raise UserError(f"{path}: not a rosbag2 folder (no metadata.yaml)")
     try:
@@ -69,6 +73,14 @@ def read_metadata(bag: str | Path) -> dict:
     return meta
 
 
+def _storage_file_names(path: Path) -> list[str]:
+    """Names of the .mcap / .db3 files directly in a folder (at most three)."""
+    try:
+        return sorted(p.name for p in path.iterdir() if p.suffix in (".mcap", ".db3") and p.is_file())[:3]
+    except OSError:
+        return []
+
+
 @contextmanager
 def open_reader(bag: str | Path) -> Iterator:
     """``with open_reader(bag) as reader``: an opened rosbags ``Reader`` of a rosbag2 folder; UserError on bad bags."""
@@ -76,11 +88,14 @@ def open_reader(bag: str | Path) -> Iterator:
     from rosbags.rosbag2.errors import ReaderError
 
     read_metadata(bag)
-    reader = Reader(Path(bag))
     try:
+        reader = Reader(Path(bag))
         reader.open()
     except (ReaderError, OSError) as exc:
-        raise UserError(f"{bag}: cannot open bag ({exc})") from None
+        raise UserError(f"{bag}: cannot open bag ({describe_exception(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - damaged files also raise UnicodeDecodeError, struct.error, ...
+        raise UserError(f"{bag}: cannot open bag, its files look damaged ({describe_exception(exc)}); "
+                        f"`motion-text bag reindex {bag}` rewrites what can be read") from None
     try:
         yield reader
     finally:

@@ -1,10 +1,14 @@
 """Publish a bag's messages with rclpy at their recorded timing, like ``ros2 bag play``.
 
 Messages go out as the bag's CDR bytes (``Publisher.publish(bytes)``), so nothing is re-encoded unless
-``restamp`` rewrites their times: then each message is deserialized with rosbags, every
-``builtin_interfaces/Time`` in it (``header.stamp``, ActionLabel's window, ...) is mapped onto the wall clock
-(``now_at_start + (t - bag_start) / rate``, so spacing is exact and live nodes see current times), and it is
-serialized again.
+``restamp`` rewrites their times: then every ``builtin_interfaces/Time`` in a message (``header.stamp``,
+ActionLabel's window, ...) is mapped onto the wall clock (``now_at_start + (t - bag_start) / rate``, so spacing
+is exact and live nodes see current times), and it is serialized again.
+
+Every message is read through ``integrity.checked_messages``: it is decoded with rosbags first (while waiting for
+its time), so damaged data is never published. Unless ``skip_corrupt``, playback stops at the first damaged data
+and ``PlayStats.error`` says what and where (the CLI exits non-zero with that line); with it, damaged data is
+skipped and counted in ``PlayStats.damage``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 from motion_text_node.bag.info import open_reader
+from motion_text_node.bag.integrity import BagDamage, CorruptBagError, checked_messages
 from motion_text_node.bag.types import ensure_type, rclpy_message_class
 from motion_text_node.errors import UserError
 
@@ -33,6 +38,8 @@ class PlayStats:
     loops: int = 0  # complete passes over the bag
     interrupted: bool = False  # stopped by the stop event or Ctrl-C
     unacked: list[str] = field(default_factory=list)  # topics whose subscribers had not acknowledged everything
+    damage: BagDamage = field(default_factory=BagDamage)  # damaged data met (skipped, never published)
+    error: str = ""  # why playback stopped at damaged data ("" when it did not)
 
     @property
     def total(self) -> int:
@@ -77,13 +84,14 @@ class BagPlayer:
         wait_for_subscribers: before starting, wait until some played topic has this many subscribers.
         wait_timeout: seconds to wait for them (UserError after that).
         ack_timeout: at the end, seconds to wait for reliable subscribers to acknowledge every message.
+        skip_corrupt: skip damaged data (counted in the stats) instead of stopping at it.
     """
 
     def __init__(self, bag: str | Path, *, rate: float = 1.0, loop: bool = False, max_loops: int | None = None,
                  start_offset: float = 0.0, remap: dict[str, str] | None = None, topics: Sequence[str] | None = None,
                  restamp: bool = False, clock: bool = False, clock_hz: float = 100.0, qos_depth: int = 100,
                  wait_for_subscribers: int = 0, wait_timeout: float = 30.0, ack_timeout: float = 5.0,
-                 node=None) -> None:
+                 skip_corrupt: bool = False, node=None) -> None:
         if not rate > 0:
             raise UserError(f"--rate must be positive, got {rate}")
         if start_offset < 0:
@@ -104,6 +112,7 @@ class BagPlayer:
         self.wait_for_subscribers = int(wait_for_subscribers)
         self.wait_timeout = float(wait_timeout)
         self.ack_timeout = float(ack_timeout)
+        self.skip_corrupt = skip_corrupt
         remap = dict(remap or {})
 
         with open_reader(self.bag) as reader:
@@ -129,12 +138,28 @@ class BagPlayer:
         self.output_topics = {t: remap.get(t, t) for t in selected}  # bag topic -> published topic
         if len(set(self.output_topics.values())) != len(self.output_topics):
             raise UserError("two topics are remapped onto the same name")
-        if restamp:
-            self._store = ensure_type(TIME_TYPE)
-            for msgtype in self.topics.values():
-                ensure_type(msgtype, self._store).get_msgdef(msgtype)  # generates the (de)serializers now
+        self._store = self._decoding_store(restamp)
         self._classes = {t: rclpy_message_class(m) for t, m in self.topics.items()}
         self._setup_node(node, qos_depth)
+
+    def _decoding_store(self, restamp: bool):
+        """The rosbags store that decodes (checks) the played types; types it cannot find play unchecked.
+
+        With ``restamp`` every type must be found (UserError otherwise): its times are rewritten.
+        """
+        try:
+            store = ensure_type(TIME_TYPE)
+        except UserError:
+            if restamp:
+                raise
+            return None
+        for msgtype in self.topics.values():
+            try:
+                ensure_type(msgtype, store).get_msgdef(msgtype)  # generates the (de)serializers now
+            except UserError:
+                if restamp:
+                    raise
+        return store
 
     # -- ROS set-up -------------------------------------------------------------------------------------
 
@@ -201,9 +226,9 @@ class BagPlayer:
             time.sleep(0.02)
         return max(self.subscriber_counts().values(), default=0) >= count
 
-    def _restamped(self, data: bytes, msgtype: str, offset_ns: int, t_first: int) -> bytes:
+    def _restamped(self, msg, msgtype: str, offset_ns: int, t_first: int) -> bytes:
+        """The decoded ``msg`` with every Time mapped onto the wall clock, serialized again."""
         store = self._store
-        msg = store.deserialize_cdr(data, msgtype)
         Time = store.types[TIME_TYPE]
 
         def remap_time(t) -> None:
@@ -234,7 +259,8 @@ class BagPlayer:
 
     def play(self, stop: threading.Event | None = None) -> PlayStats:
         """Publish the bag (once, or looping); returns when done, when ``stop`` is set, or on Ctrl-C."""
-        stats = PlayStats(published={out: 0 for out in self.output_topics.values()})
+        stats = PlayStats(published={out: 0 for out in self.output_topics.values()},
+                          damage=BagDamage(str(self.bag), self._bag_start))
         if self.wait_for_subscribers > 0 and not self.wait_for_subscribers_matched(
                 self.wait_for_subscribers, self.wait_timeout, stop):
             if stop is not None and stop.is_set():
@@ -252,7 +278,9 @@ class BagPlayer:
                 while self.max_loops is None or loop < self.max_loops:
                     wall0 = None
                     next_clock = first_ns
-                    for conn, t_ns, data in reader.messages(connections=conns, start=first_ns):
+                    for conn, t_ns, data, decoded in checked_messages(
+                            reader, conns, damage=stats.damage, start=first_ns, store=self._store,
+                            skip_corrupt=self.skip_corrupt):
                         if wall0 is None:  # the clock starts once the first message is read
                             wall0 = time.monotonic()
                             now0 = max(time.time_ns(), last_stamp + 1_000_000)
@@ -267,7 +295,7 @@ class BagPlayer:
                             self._clock_pub.publish(msg)
                             next_clock = t_ns + int(self.clock_period_ns * self.rate)  # clock_hz in wall time
                         if self.restamp:
-                            payload = self._restamped(data, conn.msgtype, now0, first_ns)
+                            payload = self._restamped(decoded, conn.msgtype, now0, first_ns)
                             last_stamp = now0 + int((t_ns - first_ns) / self.rate)
                         else:
                             payload = bytes(data)
@@ -282,6 +310,9 @@ class BagPlayer:
                     stats.bag_duration += (self._bag_end - first_ns) / 1e9
         except KeyboardInterrupt:
             stats.interrupted = True
+        except CorruptBagError as exc:
+            stats.error = (f"{exc}; {stats.total} messages were published (--skip-corrupt plays past damaged "
+                           "data)")
         finally:
             if first_wall is not None:
                 stats.wall_duration = last_wall - first_wall
@@ -309,10 +340,13 @@ class BagPlayer:
 def format_play_stats(stats: PlayStats) -> str:
     """One line per topic plus totals."""
     lines = [f"  {topic}: {count} messages" for topic, count in stats.published.items()]
-    state = "interrupted" if stats.interrupted else f"{stats.loops} pass{'es' if stats.loops != 1 else ''}"
+    state = ("interrupted" if stats.interrupted else "stopped at damaged data" if stats.error
+             else f"{stats.loops} pass{'es' if stats.loops != 1 else ''}")
     lines.append(f"published {stats.total} messages in {stats.wall_duration:.2f} s ({state}), "
                  f"max lateness {stats.max_lateness * 1000:.1f} ms")
     if stats.unacked:
         lines.append(f"warning: not every message was acknowledged on {', '.join(stats.unacked)} "
                      "(a subscriber lagged or went away)")
+    if stats.damage and not stats.error:
+        lines.append(f"warning: skipped {stats.damage.describe()}")
     return "\n".join(lines)

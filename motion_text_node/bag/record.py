@@ -5,6 +5,10 @@ unchanged with their receive time (system clock, ns). The subscription callback 
 background thread writes, so a slow disk never stalls DDS delivery. The subscription QoS follows the
 publishers (reliable unless one offers best effort; transient local when all of them do), and their offered
 QoS is stored in the bag's metadata.
+
+The writer thread puts the schemas and channels on disk at once, and what it wrote at most ``flush_interval``
+seconds later (``recovery.flush_writer``), so a recorder that is killed, or stopped by a full disk, leaves a file
+``motion-text bag reindex`` turns into a readable bag; metadata.yaml itself is written when the recording ends.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from motion_text_node.bag.recovery import FLUSH_INTERVAL, flush_writer
 from motion_text_node.bag.types import ensure_type, rclpy_message_class
 from motion_text_node.errors import UserError
 
@@ -69,10 +74,12 @@ class BagRecorder:
         qos_depth: KEEP_LAST depth of the subscriptions (a burst longer than this that the process cannot
             keep up with would lose messages).
         discovery_timeout: seconds to wait for the topics to appear (UserError after that).
+        flush_interval: at most this many seconds after a message was written it is on disk (in the storage
+            file, recoverable with ``motion-text bag reindex`` if the recorder dies).
     """
 
     def __init__(self, topics: Sequence[str], out: str | Path, *, storage: str = "mcap", qos_depth: int = 1000,
-                 discovery_timeout: float = 10.0) -> None:
+                 discovery_timeout: float = 10.0, flush_interval: float = FLUSH_INTERVAL) -> None:
         from motion_text_node.bag.convert import STORAGES
 
         if not topics:
@@ -81,6 +88,9 @@ class BagRecorder:
             raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
         if qos_depth < 1:
             raise UserError(f"--qos-depth must be at least 1, got {qos_depth}")
+        if not flush_interval > 0:
+            raise UserError(f"--flush-interval must be positive, got {flush_interval}")
+        self.flush_interval = float(flush_interval)
         self.topics = list(dict.fromkeys(_normalize_topic(t) for t in topics))
         self.out = Path(out)
         if self.out.exists():
@@ -208,18 +218,32 @@ class BagRecorder:
             self._bag_created = True
             conns = {t: writer.add_connection(t, m, typestore=store, offered_qos_profiles=offered)
                      for t, (m, _qos, offered) in plan.items()}
+            flush_writer(writer)  # schemas and channels on disk before the first message
         except BaseException as exc:
             self._writer_error = exc
             opened.set()
             return
         opened.set()
         try:
-            while (item := self._queue.get()) is not None:
+            flush_due: float | None = None  # when what was written since the last flush must be on disk
+            while True:
+                try:
+                    timeout = None if flush_due is None else max(flush_due - time.monotonic(), 0.0)
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    item = ()
+                if item is None:
+                    break
                 if item == "abort":
                     writer.abort()
                     return
-                topic, t_ns, data = item
-                writer.write(conns[topic], t_ns, data)
+                if item:
+                    topic, t_ns, data = item
+                    writer.write(conns[topic], t_ns, data)
+                    flush_due = flush_due or time.monotonic() + self.flush_interval
+                if flush_due is not None and time.monotonic() >= flush_due:
+                    flush_writer(writer)
+                    flush_due = None
             writer.close()
         except BaseException as exc:  # disk full, ...: stop recording and report it from close()
             self._writer_error = exc
@@ -292,7 +316,8 @@ class BagRecorder:
             self._thread = None
         self._release_ros()
         if self._writer_error is not None:
-            raise UserError(f"writing {self.out} failed: {self._writer_error}")
+            raise UserError(f"writing {self.out} failed: {self._writer_error}; what reached the disk before is kept "
+                            f"(`motion-text bag reindex {self.out}` makes it a readable bag)")
         return RecordStats(self.out, self.storage, {t: self.counts.get(t, 0) for t in self.topics}, elapsed, reason)
 
     def _abort(self) -> None:

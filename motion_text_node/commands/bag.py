@@ -12,6 +12,10 @@ from motion_text_node.errors import UserError
 
 #: Same value as motion_text_node.bag.convert.DEFAULT_START_TIME (not imported: `--help` stays fast).
 DEFAULT_START_TIME = 1_700_000_000.0
+#: Same value as motion_text_node.bag.recovery.FLUSH_INTERVAL.
+FLUSH_INTERVAL = 1.0
+SKIP_CORRUPT_HELP = ("skip damaged data (unreadable or undecodable messages), report it and exit 0; without it "
+                     "the first damaged data is an error (exit 2)")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -25,7 +29,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``bag convert|info|play|record``."""
+    """Add ``bag convert|info|play|record|reindex|eval``."""
     p = sub.add_parser("bag", help="make bags from motion clips; inspect, play and record rosbag2 files",
                        description="rosbag2 tools built on rosbags (MCAP or sqlite3 storage): turn motion clips into "
                        "a bag that replays like a live skeleton tracker with ground truth, show what a bag holds, "
@@ -35,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_info(bsub)
     _add_play(bsub)
     _add_record(bsub)
+    _add_reindex(bsub)
     _add_eval(bsub)
 
 
@@ -63,7 +68,8 @@ def _add_convert(bsub: argparse._SubParsersAction) -> None:
                    help="stamp of the first frame, seconds since the epoch (fixed, so bags are reproducible)")
     c.add_argument("--frame-id", default="body", help="header.frame_id of the messages")
     c.add_argument("--up-axis", choices=["y", "z", "-y"], help="vertical axis of .bvh / .npz inputs")
-    c.add_argument("--overwrite", action="store_true", help="replace OUT when it is an existing bag folder")
+    c.add_argument("--overwrite", action="store_true",
+                   help="replace OUT when it is an existing bag folder (only once the new bag is complete)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=run_convert)
 
@@ -101,6 +107,7 @@ def _add_play(bsub: argparse._SubParsersAction) -> None:
     p.add_argument("--ack-timeout", type=float, default=5.0,
                    help="at the end, seconds to wait for reliable subscribers to acknowledge every message "
                         "(like ros2 bag play --wait-for-all-acked; 0 = do not wait)")
+    p.add_argument("--skip-corrupt", action="store_true", help=SKIP_CORRUPT_HELP)
     p.set_defaults(func=run_play)
 
 
@@ -110,8 +117,9 @@ def _add_record(bsub: argparse._SubParsersAction) -> None:
         formatter_class=_Formatter,
         description="Record topics of the ROS 2 graph into a new bag folder, like `ros2 bag record`. Types "
         "are discovered from the graph (the topics must appear within --discovery-timeout); messages are "
-        "written as received (CDR) with receive timestamps. Stops on Ctrl-C / SIGTERM, --duration or "
-        "--max-messages, then writes metadata.yaml.")
+        "written as received (CDR) with receive timestamps and put on disk within --flush-interval. Stops on "
+        "Ctrl-C / SIGTERM, --duration or --max-messages, then writes metadata.yaml; after a kill or a full disk, "
+        "`motion-text bag reindex OUT` makes what reached the disk a readable bag.")
     r.add_argument("topics", nargs="+", metavar="TOPIC", help="topics to record")
     r.add_argument("--out", required=True, type=Path, help="bag folder to create")
     r.add_argument("--storage", default="mcap", choices=["mcap", "sqlite3"], help="rosbag2 storage plugin")
@@ -120,7 +128,20 @@ def _add_record(bsub: argparse._SubParsersAction) -> None:
     r.add_argument("--discovery-timeout", type=float, default=10.0,
                    help="seconds to wait for the topics to appear on the graph")
     r.add_argument("--qos-depth", type=int, default=1000, help="KEEP_LAST depth of the subscriptions")
+    r.add_argument("--flush-interval", type=float, default=FLUSH_INTERVAL,
+                   help="seconds after which written messages are on disk at the latest (what a kill can lose)")
     r.set_defaults(func=run_record)
+
+
+def _add_reindex(bsub: argparse._SubParsersAction) -> None:
+    r = bsub.add_parser(
+        "reindex", help="rebuild a bag's metadata.yaml from its .mcap / .db3 files",
+        description="Rebuild metadata.yaml of a bag folder from the .mcap or .db3 files in it, like "
+        "`ros2 bag reindex`: for a recording that was killed or stopped by a full disk, or a bag whose "
+        "metadata.yaml was lost. An MCAP file without its end (or with a damaged index) is rewritten from the "
+        "records that can still be read. Not for a bag that is still being recorded.")
+    r.add_argument("bag", type=Path, help="bag folder")
+    r.set_defaults(func=run_reindex)
 
 
 @contextmanager
@@ -174,11 +195,14 @@ def run_play(args: argparse.Namespace) -> int:
         with BagPlayer(args.bag, rate=args.rate, loop=args.loop, start_offset=args.start_offset, remap=remap,
                        topics=args.topics, restamp=args.restamp, clock=args.clock, clock_hz=args.clock_hz,
                        qos_depth=args.qos_depth, wait_for_subscribers=args.wait_for_subscribers,
-                       wait_timeout=args.wait_timeout, ack_timeout=args.ack_timeout) as player:
+                       wait_timeout=args.wait_timeout, ack_timeout=args.ack_timeout,
+                       skip_corrupt=args.skip_corrupt) as player:
             outs = ", ".join(f"{t} -> {o}" if t != o else t for t, o in player.output_topics.items())
             print(f"playing {args.bag} at {args.rate:g}x: {outs}", flush=True)
             stats = player.play()
     print(format_play_stats(stats))
+    if stats.error:
+        raise UserError(stats.error)
     return 0
 
 
@@ -190,7 +214,7 @@ def run_record(args: argparse.Namespace) -> int:
     if args.duration is not None and not args.duration > 0:
         raise UserError(f"--duration must be positive, got {args.duration}")
     recorder = BagRecorder(args.topics, args.out, storage=args.storage, qos_depth=args.qos_depth,
-                           discovery_timeout=args.discovery_timeout)
+                           discovery_timeout=args.discovery_timeout, flush_interval=args.flush_interval)
     with _sigterm_as_interrupt():
         try:
             recorder.start()
@@ -200,6 +224,13 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"recording {', '.join(recorder.topics)} to {args.out} (Ctrl-C stops)", flush=True)
         stats = recorder.spin(duration=args.duration, max_messages=args.max_messages)
     print(format_record_stats(stats))
+    return 0
+
+
+def run_reindex(args: argparse.Namespace) -> int:
+    from motion_text_node.bag.recovery import format_reindex, reindex_bag
+
+    print(format_reindex(reindex_bag(args.bag)))
     return 0
 
 
@@ -219,6 +250,7 @@ def _add_eval(bsub: argparse._SubParsersAction) -> None:
                    "and restart it; the report shows the gap")
     e.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"],
                    help="motion encoder: auto (int8 when the model has one), fp32, int8")
+    e.add_argument("--skip-corrupt", action="store_true", help=SKIP_CORRUPT_HELP)
     e.add_argument("--json", type=Path, help="also write the JSON report here")
     e.add_argument("--out", type=Path, default=Path("reports/bag_eval"), help="report folder (report.md, "
                    "report.json, timeline.png)")
@@ -234,7 +266,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     labels = parse_labels(args.labels) if args.labels else None
     report = evaluate_bag(args.bag, args.model or models_dir(), offline_only=args.offline, labels=labels,
-                          out_dir=args.out, rate=args.rate, kill_at=args.kill_at, precision=args.precision)
+                          out_dir=args.out, rate=args.rate, kill_at=args.kill_at, precision=args.precision,
+                          skip_corrupt=args.skip_corrupt)
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
