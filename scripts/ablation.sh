@@ -12,7 +12,8 @@ MT=.venv/bin/motion-text
 LOBO="data.exclude_sources=[bandai]"
 
 # Overrides of configs/merged.yaml (the shipped recipe). v1 is the first merged recipe (trainable MLP projection,
-# no sensor augmentation, no hard negatives); each other variant adds one ingredient to v1 or removes one from it.
+# no sensor augmentation, no hard negatives); each other variant adds one ingredient to v1 or removes one from it;
+# the recipe is v1 + the locked text side, so lobo_recipe and lobo_locked are the same configuration.
 V1="model.text_projection=mlp model.embed_dim=256 augment.sensor=0.0 augment.side_negatives=false"
 declare -A VARIANTS=(
   [recipe]=""
@@ -22,17 +23,19 @@ declare -A VARIANTS=(
   [sensor]="$V1 augment.sensor=0.3"
   [sidenegs]="$V1 augment.side_negatives=true"
   [nocaptions]="$V1 augment.kinematic_captions=0.0"
+  [combined]="augment.sensor=0.3 augment.side_negatives=true"
 )
 declare -A LABELS=(
-  [recipe]="shipped recipe: locked text side + sensor augmentation + side-swapped negatives"
+  [recipe]="shipped recipe: v1 + locked text side"
   [base]="v1: trainable MLP projection, kinematic captions, sources balanced"
   [locked]="v1 + locked text side (LiT)"
   [residual]="v1 + residual projection (identity + learnt correction)"
   [sensor]="v1 + sensor-realism augmentation (p 0.3)"
   [sidenegs]="v1 + side-swapped hard negatives"
   [nocaptions]="v1 without kinematic captions"
+  [combined]="recipe + sensor augmentation + side-swapped negatives"
 )
-ORDER=(recipe base locked residual sensor sidenegs nocaptions)
+ORDER=(recipe base locked residual sensor sidenegs combined nocaptions)
 
 finished() {  # run folder -> true when its last.pt reached the configured epochs
   [ -f "$1/last.pt" ] && .venv/bin/python -c "
