@@ -102,10 +102,12 @@ def test_rosbags_types_serialize_like_rclpy(ros_node) -> None:
         window_end=T["builtin_interfaces/msg/Time"](sec=3, nanosec=4))
     _assert_same_wire_format(store, bag_label, rcl_label, ACTION_LABEL_TYPE)
     rcl_clip = MotionClip(id="02_05", description="punch", fps=30.0, skeleton_format="smpl22",
-                          joint_names=["pelvis"], num_frames=2, positions=[0.1 * i for i in range(6)], score=0.5)
+                          joint_names=["pelvis"], num_frames=2, positions=[0.1 * i for i in range(6)], score=0.5,
+                          source="cmu", licence="CMU-mocap")
     bag_clip = T[MOTION_CLIP_TYPE](id="02_05", description="punch", fps=30.0, skeleton_format="smpl22",
                                    joint_names=["pelvis"], num_frames=2,
-                                   positions=np.array([0.1 * i for i in range(6)], np.float32), score=0.5)
+                                   positions=np.array([0.1 * i for i in range(6)], np.float32), score=0.5,
+                                   source="cmu", licence="CMU-mocap")
     _assert_same_wire_format(store, bag_clip, rcl_clip, MOTION_CLIP_TYPE)
 
     # The RIHS01 hashes rosbags computes are the ones rclpy announces on the graph.
