@@ -17,11 +17,11 @@ from motion_text_node.runtime.label_bank import (
     MAX_LABEL_CHARS,
     MAX_LABEL_FILE_BYTES,
     MAX_LABELS,
-    is_blank,
     labels_from_file,
     looks_like_label_file,
     parse_labels,
 )
+from motion_text_node.runtime.text_input import is_blank
 
 LONG_NAME = "x" * 300  # over the 255-byte file-name limit ([Errno 36] File name too long)
 
@@ -239,3 +239,16 @@ def test_node_process_survives_an_over_long_labels_file(shipped_model, ros_node,
     result = set_remote("labels", labels)
     assert result.successful, result.reason
     assert time.monotonic() - t0 < 20 and proc.proc.poll() is None
+
+
+def test_invisible_only_query_is_an_empty_text(shipped_model, capsys) -> None:
+    """A retrieval query or an encoder text of zero-width spaces is refused like an empty one."""
+    from motion_text_node.runtime.engine import MotionTextRuntime
+
+    rt = MotionTextRuntime(shipped_model)
+    with pytest.raises(UserError, match="empty text"):
+        rt.text_encoder.encode(["\u200b\u200b"])
+    with pytest.raises(UserError, match="empty text"):
+        rt.retrieve("\u200b \ufeff", 3)
+    assert cli_main(["retrieve", "\u200b\u200b", "--model", str(shipped_model)]) == 2
+    assert "empty text" in capsys.readouterr().err

@@ -36,8 +36,9 @@ from motion_text_node.ros.conversions import (
     skeleton_msg_to_frame,
     stamp_to_sec,
 )
-from motion_text_node.runtime.label_bank import is_blank, labels_from_file, parse_labels
+from motion_text_node.runtime.label_bank import labels_from_file, parse_labels
 from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
+from motion_text_node.runtime.text_input import is_blank
 
 KINECT_JOINTS_PER_BODY = 32
 #: While no track is due, the inference worker still wakes this often (s) to drop silent tracks.

@@ -22,6 +22,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 from motion_text_node.errors import UserError
 from motion_text_node.ros.common import ManagedNode, diagnostic, model_dir_param, percentile_ms, run
 from motion_text_node.ros.conversions import skeleton_msg_to_frame
+from motion_text_node.runtime.text_input import is_blank, strip_invisible
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.canonical import CANONICAL_BONES, CANONICAL_JOINTS
 from motion_text_node.skeleton.motion import Motion
@@ -147,7 +148,7 @@ class MotionRetrievalNode(ManagedNode):
     def _on_retrieve(self, request: RetrieveMotion.Request, response: RetrieveMotion.Response):
         t0 = time.perf_counter()
         try:
-            text = request.text.strip()
+            text = strip_invisible(request.text)
             if not text:
                 raise UserError("empty text")
             if len(text) > MAX_TEXT_CHARS:
@@ -207,7 +208,7 @@ class MotionRetrievalNode(ManagedNode):
             self._check_top_k(request.top_k)
             if self.runtime is None:
                 raise UserError("model not loaded")
-            candidates = [t for t in request.candidate_texts if t.strip()]
+            candidates = [t for t in request.candidate_texts if not is_blank(t)]
             if any(len(t) > MAX_TEXT_CHARS for t in candidates):
                 raise UserError(f"candidate text longer than {MAX_TEXT_CHARS} characters")
             motion = self._request_motion(request)

@@ -9,6 +9,7 @@ import numpy as np
 from motion_text_node.errors import UserError
 from motion_text_node.runtime.bundle import ModelBundle
 from motion_text_node.runtime.providers import choose_providers, make_session
+from motion_text_node.runtime.text_input import is_blank
 from motion_text_node.skeleton.motion import Motion
 from motion_text_node.skeleton.normalize import normalize_window
 from motion_text_node.skeleton.resample import pad_window, resample_motion, window_starts
@@ -104,7 +105,7 @@ class TextEncoder:
     def encode(self, texts: list[str], batch: int = 64) -> np.ndarray:
         """Unit-norm embeddings of ``texts``; UserError for empty or oversized text."""
         for t in texts:
-            if not isinstance(t, str) or not t.strip():
+            if not isinstance(t, str) or is_blank(t):
                 raise UserError("empty text")
             if len(t) > MAX_TEXT_CHARS:
                 raise UserError(f"text longer than {MAX_TEXT_CHARS} characters")

@@ -13,6 +13,7 @@ from motion_text_node.runtime.bundle import load_bundle
 from motion_text_node.runtime.encoders import MotionEncoder, TextEncoder
 from motion_text_node.runtime.label_bank import LabelBank
 from motion_text_node.runtime.library import LibraryHit, MotionLibrary
+from motion_text_node.runtime.text_input import is_blank
 from motion_text_node.skeleton.motion import Motion
 
 MAX_TOP_K = 100
@@ -99,7 +100,7 @@ class MotionTextRuntime:
         """Library motions closest to ``text`` (UserError for bad input or no library)."""
         if self.library is None:
             raise UserError("no motion library loaded")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or is_blank(text):
             raise UserError("empty text")
         if not 1 <= top_k <= MAX_TOP_K:
             raise UserError(f"top_k must be between 1 and {MAX_TOP_K}")
@@ -112,7 +113,7 @@ class MotionTextRuntime:
             raise UserError(f"top_k must be between 1 and {MAX_TOP_K}")
         clip, _, _ = self.motion_encoder.encode_motion(motion)
         if candidates:
-            texts = list(dict.fromkeys(t for t in candidates if t.strip()))
+            texts = list(dict.fromkeys(t for t in candidates if not is_blank(t)))
             emb = self.text_encoder.encode(texts)
         else:
             texts = list(self.labels.labels)

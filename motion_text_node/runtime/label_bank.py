@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from motion_text_node.errors import UserError
+from motion_text_node.runtime.text_input import strip_invisible
 
 MAX_LABELS = 1000
 #: Longest label: the text encoder reads at most 64 tokens of "prompt + label" (about 250 characters of English),
@@ -30,28 +30,6 @@ MAX_LABEL_FILE_BYTES = 1_000_000
 LABEL_FILE_SUFFIXES = (".txt", ".yaml", ".yml", ".json")
 STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
 PATH_SEPARATORS = tuple(sep for sep in {"/", os.sep, os.altsep} if sep)
-#: Characters that render as nothing although they are letters or symbols (Hangul fillers, braille blank).
-_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def _invisible(ch: str) -> bool:
-    """Whitespace, control or format (zero-width) character, or one that renders blank."""
-    return ch.isspace() or ch in _BLANK_LOOKALIKES or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
-
-
-def strip_invisible(text: str) -> str:
-    """``text`` without leading and trailing whitespace and invisible characters ("\\u200bwalk\\ufeff" -> "walk")."""
-    start, end = 0, len(text)
-    while start < end and _invisible(text[start]):
-        start += 1
-    while end > start and _invisible(text[end - 1]):
-        end -= 1
-    return text[start:end]
-
-
-def is_blank(text: str) -> bool:
-    """True when ``text`` is empty or made only of whitespace and invisible characters (e.g. "\\u200b\\u200b")."""
-    return not strip_invisible(text)
 
 
 def shown(text: str, limit: int = 120) -> str:
