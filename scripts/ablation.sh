@@ -40,7 +40,7 @@ ORDER=(recipe base locked residual sensor sidenegs combined nocaptions)
 finished() {  # run folder -> true when its last.pt reached the configured epochs
   [ -f "$1/last.pt" ] && .venv/bin/python -c "
 import sys, torch, yaml
-ckpt = torch.load('$1/last.pt', map_location='cpu', weights_only=False)
+ckpt = torch.load('$1/last.pt', map_location='cpu', weights_only=True)
 sys.exit(0 if ckpt['epoch'] >= yaml.safe_load(open('$1/config.yaml'))['optim']['epochs'] else 1)"
 }
 

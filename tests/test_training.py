@@ -90,11 +90,11 @@ def test_resume_continues_from_last_checkpoint(tiny_run, tmp_path, capsys) -> No
     run.mkdir()
     for name in ("last.pt", "best.pt", "config.yaml"):
         (run / name).write_bytes((tiny_run / name).read_bytes())
-    ckpt = torch.load(run / "last.pt", weights_only=False)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
     assert ckpt["epoch"] == 2
     assert cli_main(["train", "--config", str(run / "config.yaml"), "--set", "optim.epochs=3", "--out", str(run),
                      "--resume", "--no-progress"]) == 0
-    assert torch.load(run / "last.pt", weights_only=False)["epoch"] == 3
+    assert torch.load(run / "last.pt", weights_only=True)["epoch"] == 3
     assert len((run / "log.csv").read_text().strip().splitlines()) == 4  # 2 earlier epochs + 1 new
 
 
@@ -209,7 +209,7 @@ def test_fine_tuned_text_layers_are_saved_and_used(cmu_cache, tmp_path) -> None:
                                                            "optim.epochs=1", "optim.lr=0.01"])
     trainer = Trainer(config, tmp_path, progress=False)
     trainer.run()
-    saved = torch.load(tmp_path / "last.pt", weights_only=False)["text_backbone"]
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)["text_backbone"]
     assert saved and all(".layer.5." in n for n in saved)  # the top layer of MiniLM's 6
     loaded = load_contrastive(tmp_path / "last.pt")
     params = dict(loaded.text_encoder.backbone.named_parameters())
@@ -219,3 +219,30 @@ def test_fine_tuned_text_layers_are_saved_and_used(cmu_cache, tmp_path) -> None:
 
     fresh = dict(TextEncoder().backbone.named_parameters())
     assert any(not torch.equal(fresh[n].detach(), v) for n, v in saved.items())  # training changed them
+
+
+class _Exploit:
+    """Pickles into a call that creates a file: what a crafted checkpoint would do when loaded unsafely."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.path),))
+
+
+def test_crafted_checkpoint_is_refused_without_running_code(tmp_path, capsys) -> None:
+    import torch
+
+    from motion_text_node.cli import main as cli_main
+
+    marker = tmp_path / "pwned"
+    torch.save({"model": {}, "config": {}, "payload": _Exploit(str(marker))}, tmp_path / "evil.pt")
+    for args in (["export", "--checkpoint", str(tmp_path / "evil.pt"), "--out", str(tmp_path / "m")],
+                 ["evaluate", "--model", str(tmp_path / "evil.pt"), "--out", str(tmp_path / "r")]):
+        assert cli_main(args) == 2
+        err = capsys.readouterr().err
+        assert "refused" in err and "Traceback" not in err
+    assert not marker.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -27,7 +28,11 @@ def read_checkpoint(path: str | Path) -> dict:
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: tensors and plain data only, so a crafted checkpoint cannot run code when loaded.
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"{path}: refused, the checkpoint holds more than tensors and plain data (loading it "
+                        "could run code); only load checkpoints you trust, re-saved with motion-text") from None
     except Exception as exc:  # torch raises many types for corrupt files
         raise UserError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
 
