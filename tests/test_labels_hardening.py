@@ -252,3 +252,39 @@ def test_invisible_only_query_is_an_empty_text(shipped_model, capsys) -> None:
         rt.retrieve("\u200b \ufeff", 3)
     assert cli_main(["retrieve", "\u200b\u200b", "--model", str(shipped_model)]) == 2
     assert "empty text" in capsys.readouterr().err
+
+
+def test_label_set_swaps_whole_and_refuses_mismatched_scores() -> None:
+    """A reader holding a label set keeps its names and embeddings together while new labels are installed."""
+    import threading
+
+    import numpy as np
+
+    from motion_text_node.runtime.label_bank import LabelBank
+
+    class SlowEncoder:
+        def __init__(self) -> None:
+            self.gate, self.entered = threading.Event(), threading.Event()
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            if len(texts) == 3:  # the new label set: block until the test has looked
+                self.entered.set()
+                self.gate.wait(10)
+            rng = np.random.default_rng(len(texts))
+            return rng.normal(size=(len(texts), 8)).astype(np.float32)
+
+    enc = SlowEncoder()
+    bank = LabelBank(enc, ["walk", "run"])
+    before = bank.current
+    worker = threading.Thread(target=bank.set_labels, args=(["walk", "run", "sit down"],))
+    worker.start()
+    assert enc.entered.wait(10)
+    assert bank.current is before and bank.labels == ["walk", "run"]  # still the whole old set
+    enc.gate.set()
+    worker.join(10)
+    after = bank.current
+    assert after.labels == ("walk", "run", "sit down") and after.embeddings.shape == (3, 8)
+    row = before.scores(np.ones(8, np.float32))
+    assert before.top_k(row, 1)[0][0] in ("walk", "run")  # the old set names its own scores
+    with pytest.raises(ValueError, match="2 scores for 3 labels"):
+        after.top_k(row, 1)

@@ -116,8 +116,8 @@ class MotionTextRuntime:
             texts = list(dict.fromkeys(t for t in candidates if not is_blank(t)))
             emb = self.text_encoder.encode(texts)
         else:
-            texts = list(self.labels.labels)
-            emb = self.labels.embeddings
+            current = self.labels.current  # names and embeddings of one label set, even during set_labels
+            texts, emb = list(current.labels), current.embeddings
             if self.library is not None and len(self.library):
                 extra = sorted(set(self.library.descriptions) - set(texts))
                 texts += extra

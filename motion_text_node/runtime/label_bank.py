@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -148,23 +149,13 @@ def _structured_labels(text: str, name: str) -> list[str]:
     return [str(x) for x in data]
 
 
-class LabelBank:
-    """Label embeddings for nearest-label recognition; ``set_labels`` re-embeds (open vocabulary)."""
+@dataclass(frozen=True)
+class LabelSet:
+    """One label set and its embeddings, never changed once made: a reader that took it scores and names with the
+    same labels even while ``LabelBank.set_labels`` installs new ones."""
 
-    def __init__(self, text_encoder, labels: list[str], templates: list[str] | None = None) -> None:
-        self.text_encoder = text_encoder
-        self.templates = list(templates or ["{}"])
-        self.labels: list[str] = []
-        self.embeddings = np.zeros((0, 0), np.float32)
-        self.set_labels(labels)
-
-    def set_labels(self, labels: list[str]) -> None:
-        """Replace the label set (embeds every label through every template, averages, renormalizes)."""
-        labels = parse_labels(labels)
-        texts = [t.format(label) for label in labels for t in self.templates]
-        emb = self.text_encoder.encode(texts).reshape(len(labels), len(self.templates), -1).mean(1)
-        self.embeddings = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
-        self.labels = labels
+    labels: tuple[str, ...]
+    embeddings: np.ndarray  # (C, D) unit norm
 
     def scores(self, motion_emb: np.ndarray) -> np.ndarray:
         """Cosine similarity of (N, D) or (D,) motion embeddings with every label, (N, C) or (C,)."""
@@ -172,5 +163,44 @@ class LabelBank:
 
     def top_k(self, scores: np.ndarray, k: int) -> tuple[list[str], list[float]]:
         """The k best labels of one (C,) score row, best first."""
+        if len(scores) != len(self.labels):
+            raise ValueError(f"{len(scores)} scores for {len(self.labels)} labels")
         order = np.argsort(-scores)[: max(1, min(k, len(self.labels)))]
         return [self.labels[i] for i in order], [float(scores[i]) for i in order]
+
+
+class LabelBank:
+    """Label embeddings for nearest-label recognition; ``set_labels`` re-embeds (open vocabulary).
+
+    The current ``LabelSet`` is replaced in one assignment after the new labels are embedded, so readers see the
+    old set or the new one, never new names with old embeddings; take ``current`` once per decision.
+    """
+
+    def __init__(self, text_encoder, labels: list[str], templates: list[str] | None = None) -> None:
+        self.text_encoder = text_encoder
+        self.templates = list(templates or ["{}"])
+        self.current = LabelSet((), np.zeros((0, 0), np.float32))
+        self.set_labels(labels)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.current.labels)
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        return self.current.embeddings
+
+    def set_labels(self, labels: list[str]) -> None:
+        """Replace the label set (embeds every label through every template, averages, renormalizes)."""
+        labels = parse_labels(labels)
+        texts = [t.format(label) for label in labels for t in self.templates]
+        emb = self.text_encoder.encode(texts).reshape(len(labels), len(self.templates), -1).mean(1)
+        self.current = LabelSet(tuple(labels), (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32))
+
+    def scores(self, motion_emb: np.ndarray) -> np.ndarray:
+        """Cosine similarity of (N, D) or (D,) motion embeddings with every current label, (N, C) or (C,)."""
+        return self.current.scores(motion_emb)
+
+    def top_k(self, scores: np.ndarray, k: int) -> tuple[list[str], list[float]]:
+        """The k best current labels of one (C,) score row, best first."""
+        return self.current.top_k(scores, k)
