@@ -3,20 +3,25 @@
 Subscribes to ``skeleton`` (motion_text_interfaces/Skeleton; or geometry_msgs/PoseArray, or the Azure Kinect
 body tracker's visualization_msgs/MarkerArray, by the ``input_type`` parameter), publishes ``actions``
 (ActionLabel), ``action_text`` (std_msgs/String) and ``diagnostics``. All logic lives in
-``runtime.stream.StreamRecognizer``; this node converts messages and schedules inference.
+``runtime.stream.StreamRecognizer``; this node converts messages and schedules inference. Its parameters and their
+rules are the table ``ros.parameters.RECOGNITION``: a bad start value ends the process with one error line, a bad
+run-time change is refused with the reason, and an accepted one takes effect (input changes re-subscribe).
+
+Input is taken as serialized bytes and decoded here, so a message that cannot be decoded is counted (rmw would drop
+it silently); with the ``single`` executor, messages lost before intake are counted from sequence-number gaps.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray
 from motion_text_interfaces.msg import ActionLabel, Skeleton
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.parameter import Parameter
+from rclpy.serialization import deserialize_message
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
@@ -31,45 +36,25 @@ from motion_text_node.ros.common import (
     run,
 )
 from motion_text_node.ros.conversions import (
+    MAX_JOINTS,
     SkeletonFrame,
     sec_to_stamp_fields,
     skeleton_msg_to_frame,
     stamp_to_sec,
 )
-from motion_text_node.runtime.label_bank import labels_from_file, parse_labels
-from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
+from motion_text_node.ros.parameters import IO, RECOGNITION, STREAM_FIELDS, check_changes
+from motion_text_node.runtime.label_bank import labels_from_file, parse_labels, shown
+from motion_text_node.runtime.stream import Rejections, SequenceGaps, StreamConfig, StreamRecognizer
 from motion_text_node.runtime.text_input import is_blank
 
 KINECT_JOINTS_PER_BODY = 32
 #: While no track is due, the inference worker still wakes this often (s) to drop silent tracks.
 HOUSEKEEPING_PERIOD_S = 0.1
 
-PARAMETERS: dict[str, tuple[object, str]] = {
-    "autostart": (True, "configure and activate at start (false: wait for lifecycle transitions)"),
-    "model_dir": ("", "model folder (model.json + ONNX); empty: the shipped models/"),
-    "labels": ([""], "action labels to recognize (open vocabulary); empty: labels_file or the model's labels"),
-    "labels_file": ("", "text/YAML file of labels (used when 'labels' is empty)"),
-    "input_type": ("skeleton", "skeleton | pose_array | kinect_markers"),
-    "input_topic": ("skeleton", "topic of the pose stream"),
-    "skeleton_format": ("custom", "pose_array: skeleton format of the poses (smpl22, coco17, ...)"),
-    "joint_names": ([""], "pose_array: joint name of each pose (custom format)"),
-    "up_axis": ("", "pose_array / kinect_markers: z, y or -y (empty: the format's default)"),
-    "track_id": ("pose_array", "pose_array: track id of the stream"),
-    "stride_s": (0.333, "recognize every this many seconds of new motion per track"),
-    "smoothing": (0.5, "EMA weight of previous scores (0 = none)"),
-    "min_score": (0.2, "no label below this cosine score"),
-    "hysteresis": (0.02, "margin a new label needs over the current one"),
-    "top_k": (5, "labels per ActionLabel"),
-    "track_timeout_s": (2.0, "drop a track silent this long"),
-    "max_tracks": (64, "tracks kept at once"),
-    "qos_reliability": ("best_effort", "input QoS: best_effort (sensor data) or reliable"),
-    "qos_depth": (50, "input QoS depth"),
-    "providers": ("auto", "ONNX Runtime providers: auto, cpu, cuda"),
-    "threads": (1, "ONNX Runtime intra-op threads"),
-    "precision": ("auto", "motion encoder: auto (int8 on CPU when the model has one), fp32, int8"),
-    "executor": ("events", "events (rclpy's EventsExecutor, lowest latency) or single (SingleThreadedExecutor)"),
-    "diagnostics_period_s": (1.0, "diagnostics publishing period"),
-}
+#: The node's parameters: default, description, valid values, when a change applies (see ros.parameters).
+PARAMETERS = RECOGNITION
+#: Longest track id shown in diagnostics keys and log lines.
+SHOWN_TRACK_CHARS = 64
 
 
 def labels_from_parameters(labels: list[str] | None, labels_file: str | None) -> list[str] | None:
@@ -85,25 +70,22 @@ def labels_from_parameters(labels: list[str] | None, labels_file: str | None) ->
     return None
 
 
-def reason_key(message: str) -> str:
-    """A short, stable diagnostics key for a rejection message ("smpl22 has 22 joints, got 5" -> itself,
-    "unknown skeleton format 'x'; known: ..." -> "unknown skeleton format 'x'")."""
-    return message.split(";")[0].split(" (")[0][:60]
-
-
 class ActionRecognitionNode(ManagedNode):
     """Managed node: configure loads the model, activate subscribes and starts the inference worker."""
 
+    NAME = "action_recognition_node"
+
     def __init__(self, **kwargs) -> None:
-        super().__init__("action_recognition_node", **kwargs)
-        for name, (default, doc) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=doc))
+        super().__init__(self.NAME, **kwargs)
+        self.declare_table(PARAMETERS)  # UserError for a bad start value
         self.recognizer: StreamRecognizer | None = None
-        self.rejected: Counter = Counter()
+        self.rejected = Rejections()
+        self.gaps = SequenceGaps()
         self.received = 0
         self.published = 0
         self.throttle = RateLimitedLog(self.get_logger())
         self._io: list = []
+        self._subscription = None
         self.add_on_set_parameters_callback(self._on_parameters)
 
     def p(self, name: str):
@@ -130,25 +112,54 @@ class ActionRecognitionNode(ManagedNode):
                                f"on {enc.providers[0]}; labels: {', '.join(runtime.labels.labels)}")
 
     def _stream_config(self) -> StreamConfig:
-        return StreamConfig(float(self.p("stride_s")), float(self.p("smoothing")), float(self.p("min_score")),
-                            float(self.p("hysteresis")), int(self.p("top_k")), float(self.p("track_timeout_s")),
-                            int(self.p("max_tracks")))
+        return StreamConfig(**{name: self.p(name) for name in STREAM_FIELDS})
 
-    def start(self) -> None:
-        qos = qos_profile(self.p("qos_reliability"), self.p("qos_depth"))
-        kind = self.p("input_type")
+    def _create_io(self, values: dict[str, object]) -> list:
+        """The input subscription and the diagnostics timer for parameter ``values`` (overriding the current ones).
+
+        The subscription takes serialized messages and decodes them in ``_on_serialized``, so one that cannot be
+        decoded is counted; with the ``single`` executor it also gets the message info (sequence numbers: lost
+        messages are counted). rclpy's EventsExecutor cannot pass message info.
+        """
+        def value(name: str):
+            return values[name] if name in values else self.p(name)
+
         handlers = {"skeleton": (Skeleton, self._on_skeleton), "pose_array": (PoseArray, self._on_pose_array),
                     "kinect_markers": (MarkerArray, self._on_markers)}
-        if kind not in handlers:
-            raise ValueError(f"input_type must be one of {', '.join(handlers)}")
-        msg_type, cb = handlers[kind]
+        self._msg_type, self._handler = handlers[value("input_type")]
+        self.gaps.last = None  # a new subscription: a new sequence baseline
+        qos = qos_profile(value("qos_reliability"), value("qos_depth"))
+        intake = self._on_serialized_with_info if self.p("executor") == "single" else self._on_serialized
         # Inference runs in its own thread (ONNX Runtime releases the GIL), so a slow inference never delays
         # message intake, and intake never waits for the executor to schedule a timer.
-        intake, slow = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
-        self._io = [
-            self.create_subscription(msg_type, self.p("input_topic"), cb, qos, callback_group=intake),
-            self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics, callback_group=slow),
-        ]
+        self._subscription = self.create_subscription(self._msg_type, value("input_topic"), intake, qos,
+                                                      callback_group=self._intake_group, raw=True)
+        try:
+            timer = self.create_timer(float(value("diagnostics_period_s")), self._publish_diagnostics,
+                                      callback_group=self._slow_group)
+        except Exception:
+            self.destroy_subscription(self._subscription)
+            raise
+        return [self._subscription, timer]
+
+    def _destroy_io(self) -> None:
+        for entity in self._io:
+            (self.destroy_subscription if hasattr(entity, "topic_name") else self.destroy_timer)(entity)
+        self._io = []
+        self._subscription = None
+
+    def _restart_io(self, values: dict[str, object]) -> None:
+        """Re-create subscription and timer with new ``values``; the old ones come back if that fails."""
+        self._destroy_io()
+        try:
+            self._io = self._create_io(values)
+        except Exception:
+            self._io = self._create_io({})
+            raise
+
+    def start(self) -> None:
+        self._intake_group, self._slow_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        self._io = self._create_io({})
         self._stop_worker = threading.Event()
         self._wake = threading.Event()
         self._infer_lock = threading.Lock()  # one inference at a time: intake (inline) or the worker
@@ -161,9 +172,7 @@ class ActionRecognitionNode(ManagedNode):
             self._wake.set()
             self._worker.join(5.0)
             self._worker = None
-        for entity in self._io:
-            (self.destroy_subscription if hasattr(entity, "topic_name") else self.destroy_timer)(entity)
-        self._io = []
+        self._destroy_io()
 
     def _worker_loop(self) -> None:
         # Woken by intake as soon as a track has a stride of new motion (no polling delay); the timeout only
@@ -180,8 +189,8 @@ class ActionRecognitionNode(ManagedNode):
         try:
             self._infer()
         except Exception as exc:  # keep recognizing; report what went wrong
-            self.rejected[f"inference error: {type(exc).__name__}"] += 1
-            self.throttle.warn("inference", f"inference failed: {exc}")
+            category = self.rejected.add(f"inference error: {type(exc).__name__}: {exc}")
+            self.throttle.warn(category, f"inference failed: {shown(str(exc), 200)}")
 
     def release(self) -> None:
         for pub in (self.actions_pub, self.text_pub, self.diag_pub):
@@ -190,16 +199,20 @@ class ActionRecognitionNode(ManagedNode):
 
     # --- parameters ----------------------------------------------------------------------------------------
     def _on_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        names = {p.name for p in params}
+        """Check every change against the table first (nothing applied when one is refused), then apply: labels
+        re-embedded, recognizer settings at once, input changes by re-subscribing while active."""
         try:
-            if names & {"labels", "labels_file"}:
-                self._apply_labels({p.name: p.value for p in params})
-            if self.recognizer is None:
-                return SetParametersResult(successful=True)
-            tunable = {"stride_s", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s"}
-            for p in params:
-                if p.name in tunable:
-                    setattr(self.recognizer.config, p.name, type(getattr(self.recognizer.config, p.name))(p.value))
+            changes = check_changes(PARAMETERS, {p.name: p.value for p in params},
+                                    configured=self.recognizer is not None)
+            if changes.keys() & {"labels", "labels_file"}:
+                self._apply_labels(changes)
+            stream = {k: v for k, v in changes.items() if k in STREAM_FIELDS}
+            if stream and self.recognizer is not None:
+                self.recognizer.update_config(**stream)
+            io = {k: v for k, v in changes.items() if PARAMETERS[k].applies == IO}
+            if io and self._io:
+                self._restart_io(io)
+                self.get_logger().info(f"input now: {self._subscription.topic_name} ({self.p('input_type')})")
         except (UserError, ValueError, TypeError) as exc:
             return self._refuse(str(exc))
         except Exception as exc:  # a parameter change must never take the node down
@@ -228,6 +241,28 @@ class ActionRecognitionNode(ManagedNode):
         return SetParametersResult(successful=False, reason=reason)
 
     # --- input ---------------------------------------------------------------------------------------------
+    def _on_serialized(self, data: bytes) -> None:
+        """A serialized input message: decoded and handed on; one that cannot be decoded is counted."""
+        try:
+            msg = deserialize_message(data, self._msg_type)
+        except Exception as exc:  # rmw's error for malformed CDR (would otherwise vanish unseen)
+            self._reject(f"undecodable message ({type(exc).__name__}, {len(data)} bytes)")
+            return
+        try:
+            self._handler(msg)
+        except Exception as exc:  # noqa: BLE001 - no message may take the node down
+            self._reject(f"internal error handling a message: {type(exc).__name__}: {exc}")
+
+    def _on_serialized_with_info(self, data: bytes, info: dict) -> None:
+        """As ``_on_serialized``, first counting the messages lost just before this one (sequence gaps)."""
+        self.gaps.observe(info.get("publication_sequence_number") if isinstance(info, dict) else None,
+                          self._single_publisher)
+        self._on_serialized(data)
+
+    def _single_publisher(self) -> bool:
+        sub = self._subscription
+        return sub is not None and sub.get_publisher_count() == 1
+
     def _add(self, frame: SkeletonFrame) -> None:
         self.received += 1
         try:
@@ -242,14 +277,15 @@ class ActionRecognitionNode(ManagedNode):
                 else:
                     self._wake.set()
         except UserError as exc:
-            reason = reason_key(str(exc))
-            self.rejected[reason] += 1
-            self.throttle.warn(reason, f"rejected skeleton from track {frame.track_id!r}: {exc}")
+            category = self.rejected.add(str(exc))
+            self.throttle.warn(category, f"rejected skeleton from track '{shown(frame.track_id, SHOWN_TRACK_CHARS)}'"
+                                         f": {shown(str(exc), 200)}")
 
     def _reject(self, reason: str) -> None:
+        """Count a message that never became a frame (its reason under a fixed category)."""
         self.received += 1
-        self.rejected[reason_key(reason)] += 1
-        self.throttle.warn(reason_key(reason), f"rejected message: {reason}")
+        category = self.rejected.add(reason)
+        self.throttle.warn(category, f"rejected message: {shown(reason, 200)}")
 
     def _on_skeleton(self, msg: Skeleton) -> None:
         try:
@@ -265,6 +301,9 @@ class ActionRecognitionNode(ManagedNode):
         names = [n for n in self.p("joint_names") or [] if n]
         if not msg.poses:
             self._reject("empty skeleton (no positions)")
+            return
+        if len(msg.poses) > MAX_JOINTS:
+            self._reject(f"{len(msg.poses)} joints is more than the {MAX_JOINTS} a skeleton may have")
             return
         pos = np.array([(p.position.x, p.position.y, p.position.z) for p in msg.poses], dtype=np.float32)
         self._add(SkeletonFrame(stamp_to_sec(msg.header.stamp), self.p("track_id"), self.p("skeleton_format"),
@@ -305,21 +344,32 @@ class ActionRecognitionNode(ManagedNode):
             self.text_pub.publish(String(data=f"{r.track_id}: {r.label or '-'} ({r.score:.2f})"))
             self.published += 1
 
-    def _publish_diagnostics(self) -> None:
+    def diagnostic_values(self) -> dict[str, object]:
+        """The diagnostics key/values: bounded whatever the input (fixed rejection categories, one track's rate
+        per kept track, the last rejection as a cut example)."""
         rec = self.recognizer
-        if rec is None:
-            return
-        rates = rec.input_rates()
+        rates = rec.input_rates() if rec is not None else {}
         values = {"received": self.received, "published": self.published, "tracks": len(rates),
-                  "inference_ms_p50": f"{percentile_ms(rec.latencies_ms, 50):.2f}",
-                  "inference_ms_p95": f"{percentile_ms(rec.latencies_ms, 95):.2f}",
-                  "rejected_total": sum(self.rejected.values())}
-        values.update({f"rate_hz/{k}": f"{v:.1f}" for k, v in rates.items()})
-        values.update({f"rejected/{k}": v for k, v in self.rejected.items()})
-        values.update({f"event/{k}": v for k, v in rec.events.items()})
+                  "inference_ms_p50": f"{percentile_ms(rec.latencies_ms, 50) if rec else 0.0:.2f}",
+                  "inference_ms_p95": f"{percentile_ms(rec.latencies_ms, 95) if rec else 0.0:.2f}",
+                  "rejected_total": self.rejected.total,
+                  "lost_before_intake": self.gaps.lost if self.p("executor") == "single" else "not observable "
+                                        "(executor events)"}
+        values.update({f"rate_hz/{shown(k, SHOWN_TRACK_CHARS)}": f"{v:.1f}" for k, v in rates.items()})
+        values.update({f"rejected/{k}": v for k, v in sorted(self.rejected.counts.items())})
+        if self.rejected:
+            values["rejected_last"] = self.rejected.last
+        if rec is not None:
+            values.update({f"event/{k}": v for k, v in rec.events.items()})
+        return values
+
+    def _publish_diagnostics(self) -> None:
+        if self.recognizer is None:
+            return
+        values = self.diagnostic_values()
+        tracks = values["tracks"]
         level = 1 if self.rejected else 0
-        msg = f"{len(rates)} tracks, {sum(self.rejected.values())} rejected" if self.rejected else \
-            f"{len(rates)} tracks"
+        msg = f"{tracks} tracks, {self.rejected.total} rejected" if self.rejected else f"{tracks} tracks"
         arr = diagnostic(self.get_name(), "motion_text", level, msg, values)
         arr.header.stamp = self.get_clock().now().to_msg()
         self.diag_pub.publish(arr)

@@ -1,20 +1,28 @@
-"""What both nodes share: parameters with descriptions, QoS, diagnostics, lifecycle start-up and the main loop."""
+"""What both nodes share: parameters declared from their table, QoS, diagnostics, lifecycle start-up and the main
+loop (user mistakes at start-up are one error line and exit code 1, never a traceback)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import NameValidationException, ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+from motion_text_node.errors import UserError
 from motion_text_node.paths import models_dir
+from motion_text_node.ros.parameters import EXECUTORS, Param, check_ros_args, check_value, coerce, ros_init_error
 
 
 def qos_profile(reliability: str, depth: int) -> QoSProfile:
@@ -23,6 +31,12 @@ def qos_profile(reliability: str, depth: int) -> QoSProfile:
     if rel is None:
         raise ValueError(f"qos_reliability must be best_effort or reliable, got {reliability!r}")
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=max(int(depth), 1), reliability=rel)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def model_dir_param(value: str) -> str:
@@ -45,6 +59,55 @@ def diagnostic(node_name: str, hardware_id: str, level: int, message: str, value
 class ManagedNode(LifecycleNode):
     """Lifecycle node base: ``configure`` loads (``load``), ``activate`` starts I/O (``start``)."""
 
+    #: The node's name (also in start-up errors raised before the node exists).
+    NAME = "node"
+    #: Set by ``autostart``: ``run`` prints the one error line itself, so a failed transition logs nothing.
+    _quiet_failures = False
+
+    def declare_table(self, table: dict[str, Param]) -> None:
+        """Declare every parameter of ``table``, its start value (command line or params file) coerced and checked
+        first: UserError naming the parameter for a bad one, instead of rclpy's traceback. At run time integers
+        are widened the same way (``stride_s: 1`` is 1.0) before rclpy checks the type."""
+        overrides = getattr(self, "_parameter_overrides", None)  # rclpy: this node's -p values and params files
+        for name, spec in table.items():
+            descriptor = ParameterDescriptor(description=spec.description())
+            if overrides is None:  # an rclpy without the attribute: let it apply overrides, then check
+                try:
+                    value = self.declare_parameter(name, spec.default, descriptor).value
+                except ParameterException as exc:
+                    raise UserError(f"parameter '{name}': {one_line(exc)}") from None
+                check_value(name, spec, value)
+                continue
+            value = spec.default if name not in overrides else check_value(name, spec, overrides[name].value)
+            self.declare_parameter(name, value, descriptor, ignore_override=True)
+        self.add_pre_set_parameters_callback(lambda params: [widened(table, p) for p in params])
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self.load()
+        except Exception as exc:  # a bad file must fail the transition, not kill the process with a traceback
+            self._failed("configure", exc)
+            return TransitionCallbackReturn.FAILURE
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        try:
+            self.start()
+        except Exception as exc:  # e.g. a topic name rclpy refuses: the transition fails, the node lives
+            self._failed("activate", exc)
+            try:
+                self.stop()
+            except Exception:  # noqa: BLE001 - undoing a partial start
+                pass
+            return TransitionCallbackReturn.FAILURE
+        return super().on_activate(state)
+
+    def _failed(self, transition: str, exc: Exception) -> None:
+        """Remember (and, unless autostarting, log) why a transition failed, in one line."""
+        self.startup_error = one_line(exc)
+        if not self._quiet_failures:
+            self.get_logger().error(f"{transition} failed: {self.startup_error}")
+
     def load(self) -> None:
         """Load models and files; raise an exception with a one-line message on failure (subclasses)."""
 
@@ -56,19 +119,6 @@ class ManagedNode(LifecycleNode):
 
     def release(self) -> None:
         """Drop what ``load`` loaded (subclasses)."""
-
-    def on_configure(self, state) -> TransitionCallbackReturn:
-        try:
-            self.load()
-        except Exception as exc:  # a bad file must fail the transition, not kill the process with a traceback
-            self.startup_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.get_logger().error(f"configure failed: {self.startup_error}")
-            return TransitionCallbackReturn.FAILURE
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_activate(self, state) -> TransitionCallbackReturn:
-        self.start()
-        return super().on_activate(state)
 
     def on_deactivate(self, state) -> TransitionCallbackReturn:
         self.stop()
@@ -82,16 +132,51 @@ class ManagedNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def autostart(self) -> bool:
-        """configure + activate when the ``autostart`` parameter is true; False when configure failed."""
+        """configure + activate when the ``autostart`` parameter is true; False when either failed (the reason in
+        ``startup_error``, not logged: the caller prints it)."""
         if not self.get_parameter("autostart").value:
             return True
-        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            return False
-        self.trigger_activate()
-        return True
+        self._quiet_failures = True
+        try:
+            return (self.trigger_configure() == TransitionCallbackReturn.SUCCESS
+                    and self.trigger_activate() == TransitionCallbackReturn.SUCCESS)
+        finally:
+            self._quiet_failures = False
 
 
-EXECUTORS = ("events", "single")
+def widened(table: dict[str, Param], param: Parameter) -> Parameter:
+    """A run-time ``param`` of the type its table entry has when it widens to it (an integer for a number or a
+    text); any other value unchanged, for rclpy to check."""
+    spec = table.get(param.name)
+    if spec is None or spec.kind not in (float, str) or param.type_ != Parameter.Type.INTEGER:
+        return param
+    value = coerce(param.name, spec, param.value)
+    return Parameter(param.name, Parameter.Type.from_parameter_value(value), value)
+
+
+def init_rclpy(args: list[str] | None) -> None:
+    """rclpy.init with rcl's own error lines kept off stderr; UserError (one line) when it fails (a params file
+    rcl cannot parse, a malformed ``-p`` rule, an unknown ROS argument). Whatever it printed on success is kept."""
+    check_ros_args(sys.argv if args is None else args)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    error = None
+    with tempfile.TemporaryFile() as noise:
+        os.dup2(noise.fileno(), 2)
+        try:
+            rclpy.init(args=args)
+        except Exception as exc:  # rcl's errors for user mistakes (RCLError, UnknownROSArgsError)
+            error = exc
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        noise.seek(0)
+        printed = noise.read()
+    if error is not None:
+        raise UserError(f"cannot start ROS: {ros_init_error(error)}") from None
+    if printed:
+        sys.stderr.buffer.write(printed)
+        sys.stderr.flush()
 
 
 def make_executor(kind: str, threads: int = 1, context=None):
@@ -121,10 +206,19 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
     ``threads`` > 1 spins with a MultiThreadedExecutor (services that may run long); 1 with the executor the
     node's ``executor`` parameter names (see ``make_executor``; single-threaded when it has none).
     """
-    rclpy.init(args=args)
+    name = getattr(make_node, "NAME", "node")
+    try:
+        init_rclpy(args)
+    except UserError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 1
     node = None
     try:
-        node = make_node()
+        try:
+            node = make_node()
+        except (UserError, ParameterException, NameValidationException) as exc:  # bad start values, node names
+            print(f"{name}: error: {one_line(exc)}", file=sys.stderr)
+            return 1
         kind = node.get_parameter("executor").value if node.has_parameter("executor") else "single"
         try:
             executor = make_executor(kind, threads)
@@ -132,7 +226,7 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
             print(f"{node.get_name()}: error: {exc}", file=sys.stderr)
             return 1
         if not node.autostart():
-            print(f"{node.get_name()}: error: {getattr(node, 'startup_error', 'configure failed')}", file=sys.stderr)
+            print(f"{node.get_name()}: error: {getattr(node, 'startup_error', 'start-up failed')}", file=sys.stderr)
             return 1
         executor.add_node(node)
         print(f"{node.get_name()} ready", flush=True)

@@ -2,7 +2,8 @@
 
 Optionally publishes the best retrieved clip as a MotionClip (``retrieved_motion``) and as a timed stick figure
 (visualization_msgs/MarkerArray on ``retrieved_motion_markers``) for RViz. The library is a parameter and can
-be reloaded without a restart (change ``library`` or call ``reload_library``).
+be reloaded without a restart (change ``library`` or call ``reload_library``). Parameters and their rules are the
+table ``ros.parameters.RETRIEVAL``: a bad run-time change is refused with the reason, an accepted one takes effect.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from motion_text_interfaces.msg import MotionClip
 from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
 from motion_text_node.errors import UserError
 from motion_text_node.ros.common import ManagedNode, diagnostic, model_dir_param, percentile_ms, run
 from motion_text_node.ros.conversions import skeleton_msg_to_frame
+from motion_text_node.ros.parameters import RETRIEVAL, check_changes
 from motion_text_node.runtime.text_input import is_blank, strip_invisible
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.canonical import CANONICAL_BONES, CANONICAL_JOINTS
@@ -29,18 +31,8 @@ from motion_text_node.skeleton.motion import Motion
 
 MAX_TEXT_CHARS = 2000
 
-PARAMETERS: dict[str, tuple[object, str]] = {
-    "autostart": (True, "configure and activate at start"),
-    "model_dir": ("", "model folder; empty: the shipped models/"),
-    "library": ("", "motion library .npz; empty: the one named in the model folder"),
-    "max_top_k": (50, "largest top_k a request may ask for"),
-    "publish_best": (True, "publish the best retrieved clip on retrieved_motion and as markers"),
-    "marker_frame_id": ("map", "frame of the stick-figure markers"),
-    "providers": ("auto", "ONNX Runtime providers: auto, cpu, cuda"),
-    "threads": (1, "ONNX Runtime intra-op threads"),
-    "precision": ("auto", "motion encoder for DescribeMotion: auto (int8 on CPU when the model has one), fp32, int8"),
-    "diagnostics_period_s": (1.0, "diagnostics publishing period"),
-}
+#: The node's parameters: default, description, valid values, when a change applies (see ros.parameters).
+PARAMETERS = RETRIEVAL
 
 
 def clip_message(clip_id: str, description: str, fps: float, positions: np.ndarray | None, score: float,
@@ -73,15 +65,17 @@ def stick_figure(positions: np.ndarray, frame_id: str, stamp, ns: str = "retriev
 class MotionRetrievalNode(ManagedNode):
     """Managed node serving retrieve_motion, describe_motion and reload_library."""
 
+    NAME = "motion_retrieval_node"
+
     def __init__(self, **kwargs) -> None:
-        super().__init__("motion_retrieval_node", **kwargs)
-        for name, (default, doc) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=doc))
+        super().__init__(self.NAME, **kwargs)
+        self.declare_table(PARAMETERS)  # UserError for a bad start value
         self.runtime = None
         self.library_error = ""
         self.counts: Counter = Counter()
         self.latencies: deque = deque(maxlen=500)
         self._io: list = []
+        self._diag_timer = None
         self._playback: tuple[np.ndarray, float, float] | None = None
         self.add_on_set_parameters_callback(self._on_parameters)
 
@@ -120,14 +114,17 @@ class MotionRetrievalNode(ManagedNode):
             self.create_service(RetrieveMotion, "retrieve_motion", self._on_retrieve),
             self.create_service(DescribeMotion, "describe_motion", self._on_describe),
             self.create_service(Trigger, "reload_library", self._on_reload),
-            self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics),
             self.create_timer(1.0 / 30.0, self._play_markers),
         ]
+        self._diag_timer = self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics)
 
     def stop(self) -> None:
         for entity in self._io:
             (self.destroy_timer if hasattr(entity, "timer_period_ns") else self.destroy_service)(entity)
         self._io = []
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
 
     def release(self) -> None:
         for pub in (self.clip_pub, self.marker_pub, self.diag_pub):
@@ -135,10 +132,27 @@ class MotionRetrievalNode(ManagedNode):
         self.runtime = None
 
     def _on_parameters(self, params) -> SetParametersResult:
-        for p in params:
-            if p.name == "library" and self.runtime is not None and not self._load_library(p.value):
-                return SetParametersResult(successful=False, reason=self.library_error)
+        """Check every change against the table first, then apply: a new library is loaded (refused when it cannot
+        be), a new diagnostics period re-creates its timer; the others are read per request."""
+        try:
+            changes = check_changes(PARAMETERS, {p.name: p.value for p in params},
+                                    configured=self.runtime is not None)
+            if "library" in changes and self.runtime is not None and not self._load_library(changes["library"]):
+                return self._refuse(self.library_error)
+            if "diagnostics_period_s" in changes and self._diag_timer is not None:
+                self.destroy_timer(self._diag_timer)
+                self._diag_timer = self.create_timer(changes["diagnostics_period_s"], self._publish_diagnostics)
+        except (UserError, ValueError, TypeError) as exc:
+            return self._refuse(str(exc))
+        except Exception as exc:  # a parameter change must never take the node down
+            return self._refuse(f"{type(exc).__name__}: {exc}")
         return SetParametersResult(successful=True)
+
+    def _refuse(self, reason: str) -> SetParametersResult:
+        """A refused parameter change: logged, and its reason returned to the caller; the node keeps running."""
+        reason = reason.splitlines()[0] if reason else "refused"
+        self.get_logger().warning(f"parameter change refused: {reason}")
+        return SetParametersResult(successful=False, reason=reason)
 
     def _check_top_k(self, top_k: int) -> None:
         limit = int(self.p("max_top_k"))

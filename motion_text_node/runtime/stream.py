@@ -3,16 +3,22 @@ score smoothing and label hysteresis. Plain Python (no ROS): the recognition nod
 
 Robustness rules: frames are ordered by their capture stamps, not arrival; a duplicate stamp replaces nothing
 and is counted; a frame older than the buffered span is dropped as late; a stamp far behind the newest frame
-(a clock jump backwards) resets the track; buffers are bounded; silent tracks are dropped after a timeout;
+(a clock jump backwards) resets the track; buffers are bounded; silent tracks are dropped after a timeout and,
+when ``max_tracks`` are kept, a new track evicts the stalest one (a flood of fake ids cannot lock people out);
 inference always takes the newest window, so a slow consumer skips windows instead of building a backlog.
+Rejections are counted under a fixed set of reasons (``Rejections``), and messages lost before intake are counted
+from the publisher's sequence numbers where they can be seen (``SequenceGaps``).
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import heapq
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -21,6 +27,7 @@ import numpy as np
 from motion_text_node.errors import UserError
 from motion_text_node.ros.conversions import SkeletonFrame
 from motion_text_node.runtime.engine import MotionTextRuntime
+from motion_text_node.runtime.label_bank import shown
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_times
 
@@ -28,6 +35,35 @@ from motion_text_node.skeleton.resample import resample_times
 CLOCK_JUMP_S = 2.0
 #: Coordinates beyond this (m) are treated as sensor glitches (missing joints).
 ABSURD_COORDINATE_M = 50.0
+#: Rejections the node itself words, by how their message starts (the rest holds an exception's text).
+PREFIX_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("undecodable message", "undecodable message"),
+    ("inference error", "inference error"),
+    ("internal error", "internal error"),
+)
+#: Rejection reasons: the category whose phrase comes first in the message counts it (none: "other"). The messages
+#: hold user-controlled values (up_axis, skeleton_format, joint names) after their fixed wording, so they are never
+#: keys themselves and cannot choose the category.
+REJECTION_CATEGORIES: tuple[tuple[str, str], ...] = PREFIX_CATEGORIES + (
+    ("empty skeleton", "empty skeleton"),
+    ("joints is more than", "too many joints"),
+    ("joint_names for", "joint_names count"),
+    ("confidences", "confidences count"),
+    ("bad stamp", "bad stamp"),
+    ("no finite coordinate", "no finite coordinate"),
+    ("fewer than 4 usable joints", "too few usable joints"),
+    ("unknown skeleton format", "unknown skeleton_format"),
+    ("up_axis must be", "unknown up_axis"),
+    ("joints, got", "joint count of the format"),
+    ("joint_names", "joint_names not recognized"),
+    ("no joint name matches", "joint_names not recognized"),
+    ("no joint maps", "no joint maps to the body"),
+    ("without body joints", "no body joints"),
+    ("positions", "bad positions"),
+)
+OTHER_REJECTION = "other"
+#: Longest rejection message kept as the last example (the offending value is cut, never a key).
+REJECTION_EXAMPLE_CHARS = 160
 
 
 @dataclass
@@ -74,6 +110,71 @@ class Track:
     arrivals: deque = field(default_factory=lambda: deque(maxlen=120))
 
 
+def rejection_category(message: str) -> str:
+    """The fixed category of a rejection message ("up_axis must be one of z, y, -y, got 'q'" -> "unknown up_axis"):
+    the node's own errors by their start, others by the category phrase found first; "other" when none is."""
+    for prefix, category in PREFIX_CATEGORIES:
+        if message.startswith(prefix):
+            return category
+    found = [(message.find(phrase), i, category)
+             for i, (phrase, category) in enumerate(REJECTION_CATEGORIES[len(PREFIX_CATEGORIES):])]
+    return min((f for f in found if f[0] >= 0), default=(0, 0, OTHER_REJECTION))[2]
+
+
+class Rejections:
+    """Rejected messages counted by fixed category (so diagnostics and log throttling stay bounded whatever the
+    senders put in their messages), with the last message as a bounded example. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.last = ""
+        self._lock = threading.Lock()
+
+    def add(self, message: str) -> str:
+        """Count one rejection; its category (use it as a log-throttle key)."""
+        category = rejection_category(message)
+        with self._lock:
+            self.counts[category] += 1
+            self.last = f"{category}: {shown(message, REJECTION_EXAMPLE_CHARS)}"
+        return category
+
+    @property
+    def total(self) -> int:
+        """All rejections so far."""
+        return sum(self.counts.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+
+#: rmw's "no sequence number" values (0 and RMW_MESSAGE_INFO_SEQUENCE_NUMBER_UNSUPPORTED, UINT64_MAX).
+_NO_SEQUENCE = (0, 2**64 - 1)
+
+
+class SequenceGaps:
+    """Messages lost between a publisher and the subscriber (a burst beyond the QoS depth, best-effort loss),
+    counted from the gaps in the publication sequence numbers that rmw reports with each message.
+
+    Sequence numbers count per publisher and rmw does not say which publisher sent a message, so a gap counts only
+    while exactly one publisher is matched (``single_publisher()``, asked only on a gap); a number that goes back
+    (a restarted or another publisher) starts a new baseline.
+    """
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+        self.lost = 0
+
+    def observe(self, seq: int | None, single_publisher: Callable[[], bool]) -> int:
+        """Account for one received message; how many messages were lost just before it."""
+        if seq is None or seq in _NO_SEQUENCE:
+            return 0
+        last, self.last = self.last, seq
+        if last is None or seq == last + 1 or seq <= last or not single_publisher():
+            return 0
+        self.lost += seq - last - 1
+        return seq - last - 1
+
+
 class StreamRecognizer:
     """Thread-safe: ``add_frame`` from subscription callbacks, ``run_due`` from an inference worker."""
 
@@ -108,14 +209,29 @@ class StreamRecognizer:
         with self._lock:
             track = self.tracks.get(frame.track_id)
             if track is None:
-                if len(self.tracks) >= self.config.max_tracks:
-                    raise UserError(f"more than {self.config.max_tracks} tracks")
+                self._evict_stalest(self.config.max_tracks - 1)
                 track = self.tracks[frame.track_id] = Track()
             self._insert(track, frame.stamp, m.positions[0], m.valid[0])
             track.last_arrival = arrival
             track.frame_id = frame.frame_id
             track.arrivals.append(arrival)
             return self._is_due(track)
+
+    def _evict_stalest(self, keep: int) -> None:
+        """Drop the tracks that arrived least recently until at most ``keep`` are left (lock held)."""
+        excess = len(self.tracks) - max(keep, 0)
+        if excess <= 0:
+            return
+        for tid in heapq.nsmallest(excess, self.tracks, key=lambda k: self.tracks[k].last_arrival):
+            del self.tracks[tid]
+        self.events["track_evicted"] += excess
+
+    def update_config(self, **changes) -> None:
+        """New settings (``StreamConfig`` fields, already validated) at once; a lower ``max_tracks`` evicts the
+        stalest tracks right away."""
+        with self._lock:
+            self.config = dataclasses.replace(self.config, **changes)
+            self._evict_stalest(self.config.max_tracks)
 
     def _is_due(self, track: Track) -> bool:
         """A stride of new motion since the last recognition, and enough of a window buffered (lock held)."""
@@ -200,8 +316,8 @@ class StreamRecognizer:
 
     def _decide(self, tid: str, tr: Track, row: np.ndarray, t0: float, t1: float, arrival: float) -> TrackResult:
         c = self.config
-        if tr.smoothed is None or tr.smoothed.shape != row.shape:
-            tr.smoothed = row.copy()
+        if tr.smoothed is None or tr.smoothed.shape != row.shape or not np.isfinite(tr.smoothed).all():
+            tr.smoothed = row.copy()  # first window, new labels, or scores spoiled before: start from this one
         else:
             tr.smoothed = c.smoothing * tr.smoothed + (1.0 - c.smoothing) * row
         labels = self.runtime.labels.labels
