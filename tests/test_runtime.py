@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -134,6 +135,32 @@ def test_bundle_refuses_what_it_does_not_understand(tiny_model_dir, tmp_path) ->
     (bad / "tokenizer.json").unlink()
     with pytest.raises(UserError, match="missing tokenizer.json"):
         load_bundle(bad)
+
+
+def test_model_json_values_and_swapped_files_are_one_error(tiny_model_dir, tmp_path) -> None:
+    """Hand-edited or mixed model folders fail at load with the wrong field named, not later with wrong scores."""
+    bad = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, bad)
+    meta = json.loads((bad / "model.json").read_text())
+    norm = meta["normalization"]
+    cases = [({"prompt_templates": "a person {}"}, "prompt_templates must be"),
+             ({"prompt_templates": ["a person walks"]}, "prompt_templates must be"),
+             ({"labels": "walk, run"}, "labels must be a list"),
+             ({"normalization": {**norm, "fps": 0}}, "normalization.fps must be"),
+             ({"normalization": {**norm, "window_frames": 0}}, "normalization.window_frames must be"),
+             ({"normalization": {**norm, "velocities": not norm["velocities"]}}, "does not match the normalization"),
+             ({"embed_dim": "384"}, "embed_dim must be a positive integer")]
+    for change, message in cases:
+        (bad / "model.json").write_text(json.dumps({**meta, **change}))
+        with pytest.raises(UserError, match=message):
+            MotionTextRuntime(bad, library=None, providers="cpu")
+    # The motion and text files swapped: named, not a traceback from onnxruntime.
+    (bad / "model.json").write_text(json.dumps({**meta, "text_encoder": {**meta["text_encoder"],
+                                                                         "file": "motion_encoder.onnx"}}))
+    with pytest.raises(UserError, match="inputs .* are not the expected"):
+        MotionTextRuntime(bad, library=None, providers="cpu")
+    (bad / "model.json").write_text(json.dumps(meta))
+    assert MotionTextRuntime(bad, library=None, providers="cpu").labels.labels
 
 
 def test_label_bank_is_open_vocabulary(tiny_model_dir, tmp_path) -> None:

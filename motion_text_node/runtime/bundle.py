@@ -10,6 +10,7 @@ The runtime refuses a ``model.json`` it does not understand with one clear error
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,34 @@ class ModelBundle:
         return self.root / name if name else None
 
 
+def check_meta(meta: dict, norm: NormalizationConfig) -> None:
+    """The values of ``model.json`` the runtime relies on (ValueError naming the first wrong one)."""
+    if not (isinstance(norm.fps, (int, float)) and math.isfinite(norm.fps) and 1.0 <= norm.fps <= 1000.0):
+        raise ValueError(f"normalization.fps must be a number in [1, 1000], got {norm.fps!r}")
+    if not (isinstance(norm.window_frames, int) and 1 <= norm.window_frames <= 10_000):
+        raise ValueError(f"normalization.window_frames must be an integer in [1, 10000], got {norm.window_frames!r}")
+    for flag in ("retarget", "velocities", "mask"):
+        if not isinstance(getattr(norm, flag), bool):
+            raise ValueError(f"normalization.{flag} must be true or false")
+    dim = meta["embed_dim"]
+    if not (isinstance(dim, int) and not isinstance(dim, bool) and dim > 0):
+        raise ValueError(f"embed_dim must be a positive integer, got {dim!r}")
+    feature_dim = meta["motion_encoder"].get("feature_dim", norm.feature_dim)
+    if feature_dim != norm.feature_dim:
+        raise ValueError(f"motion_encoder.feature_dim {feature_dim!r} does not match the normalization "
+                         f"({norm.feature_dim} features per frame)")
+    templates = meta.get("prompt_templates", ["{}"])
+    if not (isinstance(templates, list) and templates
+            and all(isinstance(t, str) and t.count("{}") == 1 for t in templates)):
+        raise ValueError("prompt_templates must be a non-empty list of strings with one {} each")
+    labels = meta.get("labels", [])
+    if not (isinstance(labels, list) and all(isinstance(x, str) and x.strip() for x in labels)):
+        raise ValueError("labels must be a list of non-empty strings")
+    max_length = meta["text_encoder"].get("max_length", 64)
+    if not (isinstance(max_length, int) and 1 <= max_length <= 512):
+        raise ValueError(f"text_encoder.max_length must be an integer in [1, 512], got {max_length!r}")
+
+
 def load_bundle(root: str | Path) -> ModelBundle:
     """Read and validate ``root/model.json`` and the files it names."""
     root = Path(root)
@@ -97,7 +126,7 @@ def load_bundle(root: str | Path) -> ModelBundle:
         for key, name in (("motion_encoder", "int8_file"), ("text_encoder", "projection")):
             if meta[key].get(name) and not (root / meta[key][name]).is_file():
                 raise ValueError(f"missing {meta[key][name]}")
-        int(meta["embed_dim"])
+        check_meta(meta, norm)
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: {exc}") from None
     return ModelBundle(root, meta, norm)

@@ -35,6 +35,13 @@ def motion_encoder_file(bundle: ModelBundle, precision: str, providers: list[str
     return bundle.motion_path
 
 
+def check_inputs(session, path: Path, expected: dict[str, int]) -> None:
+    """UserError unless the ONNX file takes exactly the named inputs with these ranks (swapped or foreign files)."""
+    got = {i.name: len(i.shape) for i in session.get_inputs()}
+    if got != expected:
+        raise UserError(f"{path}: inputs {got} are not the expected {expected} (a file of another kind or model?)")
+
+
 class MotionEncoder:
     """Canonical motion windows -> unit-norm embeddings (B, D)."""
 
@@ -45,6 +52,11 @@ class MotionEncoder:
         self.path = motion_encoder_file(bundle, precision, choose_providers(providers))
         self.precision = "int8" if self.path == bundle.int8_motion_path else "fp32"
         self.session = make_session(self.path, providers, threads)
+        check_inputs(self.session, self.path, {"x": 3, "mask": 2})
+        width = self.session.get_inputs()[0].shape[-1]
+        if isinstance(width, int) and width != self.norm.feature_dim:
+            raise UserError(f"{self.path}: takes {width} features per frame, model.json's normalization gives "
+                            f"{self.norm.feature_dim} (files of different models mixed?)")
         if warmup:
             self.encode_features(np.zeros((1, self.norm.window_frames, self.norm.feature_dim), np.float32),
                                  np.ones((1, self.norm.window_frames), bool))
@@ -97,8 +109,11 @@ class TextEncoder:
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.session = make_session(bundle.text_path, providers, threads)
+        check_inputs(self.session, bundle.text_path, {"input_ids": 2, "attention_mask": 2})
         proj = bundle.text_projection_path
         self.projection = make_session(proj, providers, threads) if proj else None
+        if self.projection is not None:
+            check_inputs(self.projection, proj, {"sentence_embedding": 2})
         if warmup:
             self.encode(["warm up"])
 

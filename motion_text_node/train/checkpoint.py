@@ -29,7 +29,9 @@ def read_checkpoint(path: str | Path) -> dict:
         raise UserError(f"{path}: checkpoint not found")
     try:
         # weights_only: tensors and plain data only, so a crafted checkpoint cannot run code when loaded.
-        return torch.load(path, map_location="cpu", weights_only=True)
+        # TorchVersion (a str subclass) is in checkpoints that recorded the torch version before it became a str.
+        with torch.serialization.safe_globals([torch.torch_version.TorchVersion]):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise UserError(f"{path}: refused, the checkpoint holds more than tensors and plain data (loading it "
                         "could run code); only load checkpoints you trust, re-saved with motion-text") from None

@@ -94,7 +94,7 @@ def hardware_description(device: torch.device, world: int) -> dict:
         except (OSError, StopIteration):
             name = "unknown CPU"
     return {"device": device.type, "name": name, "processes": world, "cpu_cores": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+            "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__)}
 
 
 def cache_path(config: TrainConfig) -> Path:
