@@ -39,9 +39,10 @@ ORDER=(recipe base locked residual sensor sidenegs combined nocaptions)
 
 finished() {  # run folder -> true when its last.pt reached the configured epochs
   [ -f "$1/last.pt" ] && .venv/bin/python -c "
-import sys, torch, yaml
-ckpt = torch.load('$1/last.pt', map_location='cpu', weights_only=True)
-sys.exit(0 if ckpt['epoch'] >= yaml.safe_load(open('$1/config.yaml'))['optim']['epochs'] else 1)"
+import sys, yaml
+from motion_text_node.train.checkpoint import read_checkpoint
+epochs = yaml.safe_load(open('$1/config.yaml'))['optim']['epochs']
+sys.exit(0 if read_checkpoint('$1/last.pt')['epoch'] >= epochs else 1)"
 }
 
 # train_and_evaluate NAME [KEY=VALUE ...]: one leave-Bandai-out run and its protocol report.
@@ -49,8 +50,9 @@ train_and_evaluate() {
   local name=$1; shift
   local run=runs/lobo_$name sets=(--set "$LOBO")
   for kv in "$@"; do sets+=(--set "$kv"); done
+  [ -f "reports/lobo_$name/report.json" ] && { echo "lobo_$name done"; return; }  # evaluated: done
   finished "$run" || $MT train --config configs/merged.yaml "${sets[@]}" --out "$run" --no-progress
-  [ -f "reports/lobo_$name/report.json" ] || $MT evaluate --model "$run" --source bandai --source cmu --source hra \
+  $MT evaluate --model "$run" --source bandai --source cmu --source hra \
     --limit 600 --out "reports/lobo_$name" > /dev/null
   echo "lobo_$name done"
 }

@@ -122,8 +122,8 @@ def test_bad_frames_are_rejected_with_a_reason(runtime) -> None:
         with pytest.raises(UserError, match=reason):
             rec.add_frame(bad)
     rec.add_frame(frame(good, 1.0, track="a"))
-    with pytest.raises(UserError, match="more than 1 tracks"):
-        rec.add_frame(frame(good, 1.0, track="b"))
+    rec.add_frame(frame(good, 1.0, track="b"))  # a new person evicts the stalest track instead of being refused
+    assert list(rec.tracks) == ["b"] and rec.events["track_evicted"] == 1
 
 
 def test_hysteresis_keeps_the_label_until_another_clearly_wins(runtime) -> None:
