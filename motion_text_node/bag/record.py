@@ -13,6 +13,7 @@ seconds later (``recovery.flush_writer``), so a recorder that is killed, or stop
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -40,6 +41,18 @@ class RecordStats:
     def total(self) -> int:
         """Messages written on all topics."""
         return sum(self.counts.values())
+
+
+def check_seconds(option: str, value: float | None, *, positive: bool = False) -> float | None:
+    """A duration or timeout option in seconds: a finite number, not negative (above 0 when ``positive``); None
+    (not given) stays None. UserError in one line otherwise (``nan`` used to make the recorder wait forever)."""
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0 \
+            or (positive and value == 0):
+        least = "above 0" if positive else "at least 0"
+        raise UserError(f"{option} must be a finite number of seconds, {least}, got {value}")
+    return float(value)
 
 
 def _normalize_topic(name: str) -> str:
@@ -88,16 +101,14 @@ class BagRecorder:
             raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
         if qos_depth < 1:
             raise UserError(f"--qos-depth must be at least 1, got {qos_depth}")
-        if not flush_interval > 0:
-            raise UserError(f"--flush-interval must be positive, got {flush_interval}")
-        self.flush_interval = float(flush_interval)
+        self.flush_interval = check_seconds("--flush-interval", flush_interval, positive=True)
+        self.discovery_timeout = check_seconds("--discovery-timeout", discovery_timeout)
         self.topics = list(dict.fromkeys(_normalize_topic(t) for t in topics))
         self.out = Path(out)
         if self.out.exists():
             raise UserError(f"{self.out} exists already; choose another --out")
         self.storage = storage
         self.qos_depth = qos_depth
-        self.discovery_timeout = discovery_timeout
         self.counts: Counter[str] = Counter()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._done = threading.Event()
@@ -270,8 +281,7 @@ class BagRecorder:
             raise RuntimeError("call start() first")
         if max_messages is not None and max_messages < 1:
             raise UserError(f"--max-messages must be at least 1, got {max_messages}")
-        if duration is not None and not duration > 0:
-            raise UserError(f"--duration must be positive, got {duration}")
+        duration = check_seconds("--duration", duration, positive=True)
         self._max_messages = max_messages
         if max_messages is not None and self._received >= max_messages:
             self._accepting = False

@@ -207,12 +207,11 @@ def run_play(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from motion_text_node.bag.record import BagRecorder, format_record_stats
+    from motion_text_node.bag.record import BagRecorder, check_seconds, format_record_stats
 
     if args.max_messages is not None and args.max_messages < 1:
         raise UserError(f"--max-messages must be at least 1, got {args.max_messages}")
-    if args.duration is not None and not args.duration > 0:
-        raise UserError(f"--duration must be positive, got {args.duration}")
+    check_seconds("--duration", args.duration, positive=True)  # before any waiting (BagRecorder checks the others)
     recorder = BagRecorder(args.topics, args.out, storage=args.storage, qos_depth=args.qos_depth,
                            discovery_timeout=args.discovery_timeout, flush_interval=args.flush_interval)
     with _sigterm_as_interrupt():

@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--data", required=True, nargs="+", help="dataset cache folder, or .bvh/.npz files")
     b.add_argument("--model", type=Path, default=models_dir(), help="model folder")
     b.add_argument("--split", help="only this split of the cache (default: all clips)")
-    b.add_argument("--out", type=Path, help="library file (default: MODEL/motion_library.npz, and model.json "
-                   "names it)")
+    b.add_argument("--out", type=Path, help="library file ending in .npz (default: MODEL/motion_library.npz, and "
+                   "model.json names it)")
     b.add_argument("--no-motion", action="store_true", help="store embeddings only (no positions)")
     b.add_argument("--motion-seconds", type=float, default=None, metavar="S",
                    help="store at most S seconds of each clip's positions, from its middle (the embedding still "
@@ -95,16 +95,28 @@ def _clips_from(inputs: list[str], split: str | None):
     return clips
 
 
+def library_out(out: Path | None, model: Path) -> Path:
+    """The file ``library build`` writes: ``out``, or the model folder's ``motion_library.npz``. UserError (before
+    any work) for a name numpy would change (it appends ``.npz`` to any other name) or a folder."""
+    if out is None:
+        return Path(model) / "motion_library.npz"
+    if not out.name.endswith(".npz"):
+        raise UserError(f"--out {out}: a library file name must end in .npz (numpy would write {out.name}.npz)")
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name ending in .npz")
+    return out
+
+
 def run_library_build(args: argparse.Namespace) -> int:
     from motion_text_node.runtime.engine import MotionTextRuntime, build_library
 
+    out = library_out(args.out, args.model)
     rt = MotionTextRuntime(args.model, library=None, precision="fp32")  # offline: the reference encoder
     if args.motion_seconds is not None and not args.motion_seconds > 0:
         raise UserError("--motion-seconds must be positive")
     lib = build_library(rt, _clips_from(args.data, args.split), store_motion=not args.no_motion,
                         motion_seconds=args.motion_seconds)
-    out = args.out or Path(args.model) / "motion_library.npz"
-    lib.save(out)
+    out = lib.save(out)
     if args.out is None:  # the model folder's default library
         meta_path = Path(args.model) / "model.json"
         meta = json.loads(meta_path.read_text())

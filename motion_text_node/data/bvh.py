@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from motion_text_node.errors import UserError
-from motion_text_node.skeleton.motion import Motion
+from motion_text_node.skeleton.motion import Motion, check_duration
 
 #: Candidate length units (metres per file unit) for automatic detection: m, cm, mm, inch, CMU ASF unit.
 UNIT_SCALES: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu_asf": 0.0254 / 0.45}
@@ -256,5 +256,8 @@ def load_bvh(
     if bvh.values.shape[0] <= drop_first_frames:
         raise UserError(f"{path}: only {bvh.values.shape[0]} frames, nothing left after dropping {drop_first_frames}")
     bvh.values = bvh.values[drop_first_frames:]
+    rate = fps or 1.0 / bvh.frame_time
+    frames = bvh.values.shape[0]
+    check_duration(frames / rate, f"{path}: {frames} frames at {rate:.4g} fps")  # e.g. `Frame Time: 100`
     positions = forward_kinematics(bvh, mode) * scale
-    return Motion(positions.astype(np.float32), tuple(bvh.joint_names), fps or 1.0 / bvh.frame_time)
+    return Motion(positions.astype(np.float32), tuple(bvh.joint_names), rate)

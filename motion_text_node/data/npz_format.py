@@ -21,7 +21,7 @@ import numpy as np
 from motion_text_node.data.clip import Clip
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.adapt import to_canonical
-from motion_text_node.skeleton.motion import Motion
+from motion_text_node.skeleton.motion import Motion, check_duration
 
 
 def _scalar_str(value: np.ndarray) -> str:
@@ -55,6 +55,8 @@ def load_npz_clip(path: str | Path) -> Clip:
     positions = arrays["positions"]
     if not np.issubdtype(positions.dtype, np.number):
         raise UserError(f"{path}: positions must be numbers, got {positions.dtype}")
+    frames = positions.shape[0] if positions.ndim == 3 else 1  # (J, 3) is one frame
+    check_duration(frames / fps, f"{path}: {frames} frames at {fps:g} fps")  # before anything is resampled
     try:
         names = [str(n) for n in np.atleast_1d(arrays["joint_names"]).tolist()] if "joint_names" in arrays else None
         fmt = _scalar_str(arrays["skeleton_format"]) if "skeleton_format" in arrays else None

@@ -1,5 +1,6 @@
 """What both nodes share: parameters declared from their table, QoS, diagnostics, lifecycle start-up and the main
-loop (user mistakes at start-up are one error line and exit code 1, never a traceback)."""
+loop (user mistakes at start-up are one error line and exit code 1, never a traceback; a node that finds another of
+its name on the graph soon after start-up warns once)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import rclpy
@@ -23,6 +24,11 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from motion_text_node.errors import UserError
 from motion_text_node.paths import models_dir
 from motion_text_node.ros.parameters import EXECUTORS, Param, check_ros_args, check_value, coerce, ros_init_error
+
+#: How long after start-up a node looks for another node of its fully qualified name (discovery of a node that is
+#: already running takes 0.1 s, about one start in four 3 s), and how often it looks meanwhile.
+NAMESAKE_WATCH_S = 10.0
+NAMESAKE_PERIOD_S = 0.5
 
 
 def qos_profile(reliability: str, depth: int) -> QoSProfile:
@@ -154,6 +160,54 @@ def widened(table: dict[str, Param], param: Parameter) -> Parameter:
     return Parameter(param.name, Parameter.Type.from_parameter_value(value), value)
 
 
+def fully_qualified(name: str, namespace: str) -> str:
+    """``/ns/name`` from a node name and its namespace ("/" or "/ns", as the graph lists them)."""
+    return f"{namespace.rstrip('/')}/{name}"
+
+
+def namesakes(graph: Iterable[tuple[str, str]], name: str, namespace: str) -> int:
+    """How many nodes of ``graph`` ((name, namespace) pairs as ``Node.get_node_names_and_namespaces`` lists them,
+    the asking node itself included) besides the asking one have its fully qualified name."""
+    mine = fully_qualified(name, namespace)
+    return max(sum(fully_qualified(n, ns) == mine for n, ns in graph) - 1, 0)
+
+
+class NamesakeWatch:
+    """Warns once (one log line) when another node with ``node``'s fully qualified name is on the graph: two such
+    nodes both serve the same services and topics. Polled from the main loop; looks every ``period`` seconds for
+    ``within`` seconds after it was made (a bounded wait for discovery), then never again."""
+
+    def __init__(self, node, within: float = NAMESAKE_WATCH_S, period: float = NAMESAKE_PERIOD_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.node, self.period, self.clock = node, period, clock
+        self.deadline = clock() + within
+        self.next_check = clock()
+        self.warning = ""  # the warning once it was logged
+        self.done = False
+
+    def poll(self) -> bool:
+        """Look at the graph when a check is due; True when this call logged the warning."""
+        now = self.clock()
+        if self.done or now < self.next_check:
+            return False
+        self.next_check = now + self.period
+        if now >= self.deadline:
+            self.done = True
+        try:
+            others = namesakes(self.node.get_node_names_and_namespaces(), self.node.get_name(),
+                               self.node.get_namespace())
+        except Exception:  # noqa: BLE001 - a graph query failing (shutting down) must not take the node down
+            return False
+        if not others:
+            return False
+        self.done = True
+        name = fully_qualified(self.node.get_name(), self.node.get_namespace())
+        self.warning = (f"another node named {name} is already on the graph (or was killed moments ago): both would "
+                        "answer its services and topics; give one another name (--ros-args -r __node:=NAME)")
+        self.node.get_logger().warning(self.warning)
+        return True
+
+
 def init_rclpy(args: list[str] | None) -> None:
     """rclpy.init with rcl's own error lines kept off stderr; UserError (one line) when it fails (a params file
     rcl cannot parse, a malformed ``-p`` rule, an unknown ROS argument). Whatever it printed on success is kept."""
@@ -204,7 +258,8 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
     """Init rclpy, build the node, autostart it and spin until shutdown; 1 when start-up failed.
 
     ``threads`` > 1 spins with a MultiThreadedExecutor (services that may run long); 1 with the executor the
-    node's ``executor`` parameter names (see ``make_executor``; single-threaded when it has none).
+    node's ``executor`` parameter names (see ``make_executor``; single-threaded when it has none). For
+    ``NAMESAKE_WATCH_S`` after start-up the loop also looks for another node of the same name (``NamesakeWatch``).
     """
     name = getattr(make_node, "NAME", "node")
     try:
@@ -230,8 +285,10 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
             return 1
         executor.add_node(node)
         print(f"{node.get_name()} ready", flush=True)
+        namesake = NamesakeWatch(node)
         while rclpy.ok():
             executor.spin_once(timeout_sec=0.1)
+            namesake.poll()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -4,10 +4,15 @@ Optionally publishes the best retrieved clip as a MotionClip (``retrieved_motion
 (visualization_msgs/MarkerArray on ``retrieved_motion_markers``) for RViz. The library is a parameter and can
 be reloaded without a restart (change ``library`` or call ``reload_library``). Parameters and their rules are the
 table ``ros.parameters.RETRIEVAL``: a bad run-time change is refused with the reason, an accepted one takes effect.
+
+describe_motion (an encoder pass over the whole motion) has its own callback group, so retrieve_motion, reload_library
+and the timers keep being served by the node's multi-threaded executor while a description runs; a request motion
+longer than ``MAX_MOTION_SECONDS`` is refused before it is resampled.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, deque
 
@@ -17,17 +22,18 @@ from geometry_msgs.msg import Point
 from motion_text_interfaces.msg import MotionClip
 from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import Marker, MarkerArray
 
 from motion_text_node.errors import UserError
 from motion_text_node.ros.common import ManagedNode, diagnostic, model_dir_param, percentile_ms, run
-from motion_text_node.ros.conversions import skeleton_msg_to_frame
+from motion_text_node.ros.conversions import SkeletonFrame, skeleton_msg_to_frame
 from motion_text_node.ros.parameters import RETRIEVAL, check_changes
 from motion_text_node.runtime.text_input import is_blank, strip_invisible
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.canonical import CANONICAL_BONES, CANONICAL_JOINTS
-from motion_text_node.skeleton.motion import Motion
+from motion_text_node.skeleton.motion import Motion, check_duration
 
 MAX_TEXT_CHARS = 2000
 
@@ -60,6 +66,38 @@ def stick_figure(positions: np.ndarray, frame_id: str, stamp, ns: str = "retriev
     joints.points = points
     bones.points = [points[i] for a, b in CANONICAL_BONES for i in (a, b)]
     return MarkerArray(markers=[joints, bones])
+
+
+def motion_from_frames(frames: list[SkeletonFrame]) -> Motion:
+    """A canonical motion from Skeleton frames (sorted by stamp; fps from the median stamp step, 30 when the stamps
+    do not increase); UserError for mixed joint counts or a motion longer than ``MAX_MOTION_SECONDS``."""
+    frames = sorted(frames, key=lambda f: f.stamp)
+    if not frames:
+        raise UserError("no frames and no motion clip in the request")
+    if len({f.positions.shape for f in frames}) != 1:
+        raise UserError("frames have different joint counts")
+    steps = np.diff(np.array([f.stamp for f in frames], dtype=np.float64))
+    fps = 1.0 / float(np.median(steps)) if len(frames) > 1 and np.all(steps > 0) else 30.0
+    check_duration(len(frames) / fps, f"the {len(frames)} frames (at {fps:.4g} fps from their stamps)")
+    f0 = frames[0]
+    conf = np.stack([f.confidences for f in frames]) if f0.confidences is not None else None
+    return to_canonical(np.stack([f.positions for f in frames]), fps, f0.joint_names or None,
+                        f0.skeleton_format, f0.up_axis or None, conf)
+
+
+def motion_from_clip(clip: MotionClip) -> Motion:
+    """A canonical motion from a MotionClip (z up); UserError for a malformed clip, a frame rate that is not a
+    positive number, or a motion longer than ``MAX_MOTION_SECONDS``."""
+    if clip.num_frames == 0 or not clip.joint_names:
+        raise UserError("no frames and no motion clip in the request")
+    n = len(clip.joint_names)
+    if len(clip.positions) != clip.num_frames * n * 3:
+        raise UserError(f"motion has {len(clip.positions)} values, expected num_frames x joints x 3")
+    if not (math.isfinite(clip.fps) and clip.fps > 0):
+        raise UserError(f"motion fps must be a positive number, got {clip.fps}")
+    check_duration(clip.num_frames / clip.fps, f"the motion ({clip.num_frames} frames at {clip.fps:g} fps)")
+    pos = np.asarray(clip.positions, dtype=np.float32).reshape(clip.num_frames, n, 3)
+    return to_canonical(pos, clip.fps, list(clip.joint_names), clip.skeleton_format or None, "z")
 
 
 class MotionRetrievalNode(ManagedNode):
@@ -110,9 +148,13 @@ class MotionRetrievalNode(ManagedNode):
             return False
 
     def start(self) -> None:
+        # describe_motion runs an encoder over a whole motion: in a group of its own (one description at a time),
+        # so the other services and timers (the node's default group) keep answering meanwhile.
+        self.describe_group = MutuallyExclusiveCallbackGroup()
         self._io = [
             self.create_service(RetrieveMotion, "retrieve_motion", self._on_retrieve),
-            self.create_service(DescribeMotion, "describe_motion", self._on_describe),
+            self.create_service(DescribeMotion, "describe_motion", self._on_describe,
+                                callback_group=self.describe_group),
             self.create_service(Trigger, "reload_library", self._on_reload),
             self.create_timer(1.0 / 30.0, self._play_markers),
         ]
@@ -194,39 +236,23 @@ class MotionRetrievalNode(ManagedNode):
         return response
 
     def _request_motion(self, request: DescribeMotion.Request) -> Motion:
+        """The request's motion: its Skeleton frames when it has any, else its MotionClip."""
         if request.frames:
-            frames = [skeleton_msg_to_frame(f) for f in request.frames]
-            frames.sort(key=lambda f: f.stamp)
-            if len({f.positions.shape for f in frames}) != 1:
-                raise UserError("frames have different joint counts")
-            times = np.array([f.stamp for f in frames])
-            fps = 1.0 / float(np.median(np.diff(times))) if len(frames) > 1 and np.all(np.diff(times) > 0) else 30.0
-            f0 = frames[0]
-            conf = np.stack([f.confidences for f in frames]) if f0.confidences is not None else None
-            return to_canonical(np.stack([f.positions for f in frames]), fps, f0.joint_names or None,
-                                f0.skeleton_format, f0.up_axis or None, conf)
-        clip = request.motion
-        if clip.num_frames == 0 or not clip.joint_names:
-            raise UserError("no frames and no motion clip in the request")
-        n = len(clip.joint_names)
-        if len(clip.positions) != clip.num_frames * n * 3:
-            raise UserError(f"motion has {len(clip.positions)} values, expected num_frames x joints x 3")
-        if not clip.fps > 0:
-            raise UserError("motion fps must be positive")
-        pos = np.asarray(clip.positions, dtype=np.float32).reshape(clip.num_frames, n, 3)
-        return to_canonical(pos, clip.fps, list(clip.joint_names), clip.skeleton_format or None, "z")
+            return motion_from_frames([skeleton_msg_to_frame(f) for f in request.frames])
+        return motion_from_clip(request.motion)
 
     def _on_describe(self, request: DescribeMotion.Request, response: DescribeMotion.Response):
         t0 = time.perf_counter()
+        runtime = self.runtime  # one runtime for the whole request (this callback runs beside the others)
         try:
             self._check_top_k(request.top_k)
-            if self.runtime is None:
+            if runtime is None:
                 raise UserError("model not loaded")
             candidates = [t for t in request.candidate_texts if not is_blank(t)]
             if any(len(t) > MAX_TEXT_CHARS for t in candidates):
                 raise UserError(f"candidate text longer than {MAX_TEXT_CHARS} characters")
             motion = self._request_motion(request)
-            texts, scores = self.runtime.describe(motion, request.top_k, candidates or None)
+            texts, scores = runtime.describe(motion, request.top_k, candidates or None)
             response.texts, response.scores = texts, scores
             if request.include_captions:
                 from motion_text_node.runtime.engine import motion_captions

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from motion_text_node.errors import UserError
+
+#: The longest motion accepted from a file or a message (10 minutes; real clips last seconds to about a minute). A
+#: wrong frame rate or time stamp (fps 1e-3, ``Frame Time: 100``) makes a few frames last hours, and resampling them
+#: would allocate millions of frames: such a motion is refused before anything is allocated.
+MAX_MOTION_SECONDS = 600.0
+
+
+def check_duration(seconds: float, what: str = "motion") -> float:
+    """``seconds`` when it is a finite length of at most ``MAX_MOTION_SECONDS``; else one UserError line that says
+    the limit (``what`` names the motion: a file, "the frames", ...)."""
+    if not math.isfinite(seconds) or seconds > MAX_MOTION_SECONDS:
+        raise UserError(f"{what} lasts {seconds:.4g} s, longer than the limit of {MAX_MOTION_SECONDS:g} s "
+                        f"(MAX_MOTION_SECONDS, 10 minutes): check its frame rate or time stamps")
+    return seconds
 
 
 @dataclass

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from motion_text_node.skeleton.motion import Motion
+from motion_text_node.errors import UserError
+from motion_text_node.skeleton.motion import Motion, check_duration
+
+#: The most frames one resampling may produce (10 minutes at 240 fps, far above the model's 30 fps): with a sane
+#: duration, a huge target rate would still allocate without bound.
+MAX_RESAMPLED_FRAMES = 144_000
+
+
+def resampled_frame_count(span_s: float, fps: float) -> int:
+    """Frames of a regular ``fps`` grid over ``span_s`` seconds (first to last frame), checked before anything is
+    allocated: UserError (one line, naming the limit) beyond ``MAX_MOTION_SECONDS`` or ``MAX_RESAMPLED_FRAMES``."""
+    if not (math.isfinite(fps) and fps > 0):
+        raise UserError(f"cannot resample to {fps} fps: the frame rate must be a positive number")
+    check_duration(span_s)
+    frames = span_s * fps
+    if frames >= MAX_RESAMPLED_FRAMES:
+        raise UserError(f"resampling {span_s:.4g} s to {fps:g} fps would make {frames:.4g} frames, more than the "
+                        f"limit of {MAX_RESAMPLED_FRAMES} (MAX_RESAMPLED_FRAMES)")
+    return max(int(np.floor(frames + 1e-6)) + 1, 1)
 
 
 def resample_times(positions: np.ndarray, times: np.ndarray, fps: float, start: float | None = None,
@@ -20,6 +40,10 @@ def resample_times(positions: np.ndarray, times: np.ndarray, fps: float, start: 
 
     Returns:
         (positions (N, J, 3), valid (N, J) or None, output times (N,)).
+
+    Raises:
+        UserError: the span is longer than ``MAX_MOTION_SECONDS`` or the grid has ``MAX_RESAMPLED_FRAMES`` frames
+            or more (checked before allocating).
     """
     times = np.asarray(times, dtype=np.float64)
     if len(times) != len(positions):
@@ -27,8 +51,8 @@ def resample_times(positions: np.ndarray, times: np.ndarray, fps: float, start: 
     if len(times) > 1 and not np.all(np.diff(times) > 0):
         raise ValueError("times must be strictly increasing")
     t0 = times[0] if start is None else start
-    n = int(np.floor((times[-1] - t0) * fps + 1e-6)) + 1
-    out_t = t0 + np.arange(max(n, 1)) / fps
+    n = resampled_frame_count(float(times[-1] - t0), float(fps))
+    out_t = t0 + np.arange(n) / fps
     if len(times) == 1:
         out_valid = None if valid is None else np.asarray(valid)[:1].copy()
         return positions[:1].astype(np.float32), out_valid, out_t[:1]
