@@ -48,7 +48,7 @@ finished runs/gcn_merged || $MT train --config configs/gcn_baseline.yaml --set d
 ship=merged other=merged_commercial other_name="without non-commercial data (Bandai left out)"
 if [ "${COMMERCIAL:-0}" = 1 ]; then ship=merged_commercial other=merged other_name="with Bandai (non-commercial)"; fi
 $MT export --checkpoint "runs/$ship" --out models
-$MT library build --data .cache/datasets/all --model models --motion-seconds 8
+$MT library build --data .cache/datasets/all --model models --motion-seconds 4
 ablation=()
 for n in "${ORDER[@]}"; do ablation+=("${LABELS[$n]}=reports/lobo_$n"); done
 .venv/bin/python - "$ship" "$other" "$other_name" "${ablation[@]}" <<'EOF'
