@@ -288,3 +288,22 @@ def test_label_set_swaps_whole_and_refuses_mismatched_scores() -> None:
     assert before.top_k(row, 1)[0][0] in ("walk", "run")  # the old set names its own scores
     with pytest.raises(ValueError, match="2 scores for 3 labels"):
         after.top_k(row, 1)
+
+
+def test_recognizer_names_scores_with_the_label_set_they_were_computed_with(tiny_model_dir) -> None:
+    """Labels changed between scoring and deciding: the result carries the old names with the old scores, and the
+    next window starts smoothing afresh with the new set."""
+    import numpy as np
+
+    from motion_text_node.runtime.engine import MotionTextRuntime
+    from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer, Track
+
+    rt = MotionTextRuntime(tiny_model_dir, labels="walk, run", library=None, providers="cpu")
+    rec = StreamRecognizer(rt, StreamConfig(top_k=2))
+    old = rt.labels.current
+    rt.labels.set_labels(["sit down", "jump", "wave"])  # swapped in after the scores were computed
+    tr = Track()
+    res = rec._decide("p", tr, np.array([0.2, 0.9], np.float32), 0.0, 1.0, 0.0, old)
+    assert res.label == "run" and set(res.top_labels) == {"walk", "run"}
+    res = rec._decide("p", tr, np.array([0.1, 0.2, 0.8], np.float32), 1.0, 2.0, 1.0, rt.labels.current)
+    assert res.label == "wave" and tr.smoothed.tolist() == pytest.approx([0.1, 0.2, 0.8])

@@ -105,6 +105,7 @@ class Track:
     last_arrival: float = 0.0
     last_inferred: float = -np.inf
     smoothed: np.ndarray | None = None
+    smoothed_for: object = None  # the LabelSet the smoothed scores belong to
     label: str = ""
     frame_id: str = ""
     arrivals: deque = field(default_factory=lambda: deque(maxlen=120))
@@ -303,25 +304,30 @@ class StreamRecognizer:
             rpos, rvalid, _ = resample_times(pos, times, fps, valid=valid)
             windows.append((rpos, rvalid))
         emb = self.runtime.motion_encoder.encode_windows(windows)
-        scores = self.runtime.labels.scores(emb)
+        label_set = self.runtime.labels.current  # scores and names from one label set, even during set_labels
+        scores = label_set.scores(emb)
         results = []
         with self._lock:
             for (tid, times, _, _, arrival), row in zip(due, scores, strict=True):
                 tr = self.tracks.get(tid)
                 if tr is None:
                     continue
-                results.append(self._decide(tid, tr, row, float(times[0]), float(times[-1]), arrival))
+                results.append(self._decide(tid, tr, row, float(times[0]), float(times[-1]), arrival, label_set))
         self.latencies_ms.append((time.perf_counter() - t0) * 1000.0)
         return results
 
-    def _decide(self, tid: str, tr: Track, row: np.ndarray, t0: float, t1: float, arrival: float) -> TrackResult:
+    def _decide(self, tid: str, tr: Track, row: np.ndarray, t0: float, t1: float, arrival: float,
+                label_set=None) -> TrackResult:
         c = self.config
-        if tr.smoothed is None or tr.smoothed.shape != row.shape or not np.isfinite(tr.smoothed).all():
+        label_set = label_set if label_set is not None else self.runtime.labels.current
+        if (tr.smoothed is None or tr.smoothed_for is not label_set or tr.smoothed.shape != row.shape
+                or not np.isfinite(tr.smoothed).all()):
             tr.smoothed = row.copy()  # first window, new labels, or scores spoiled before: start from this one
         else:
             tr.smoothed = c.smoothing * tr.smoothed + (1.0 - c.smoothing) * row
-        labels = self.runtime.labels.labels
-        top_labels, top_scores = self.runtime.labels.top_k(tr.smoothed, c.top_k)
+        tr.smoothed_for = label_set
+        labels = list(label_set.labels)
+        top_labels, top_scores = label_set.top_k(tr.smoothed, c.top_k)
         best, best_score = top_labels[0], top_scores[0]
         current = tr.label if tr.label in labels else ""
         if best_score < c.min_score:
