@@ -43,9 +43,9 @@ from motion_text_node.ros.conversions import (
     stamp_to_sec,
 )
 from motion_text_node.ros.parameters import IO, RECOGNITION, STREAM_FIELDS, check_changes
-from motion_text_node.runtime.label_bank import labels_from_file, parse_labels, shown
+from motion_text_node.runtime.label_bank import labels_from_file, parse_labels
 from motion_text_node.runtime.stream import Rejections, SequenceGaps, StreamConfig, StreamRecognizer
-from motion_text_node.runtime.text_input import is_blank
+from motion_text_node.runtime.text_input import is_blank, shown
 
 KINECT_JOINTS_PER_BODY = 32
 #: While no track is due, the inference worker still wakes this often (s) to drop silent tracks.

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import ast
 import math
-import os
 import re
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from motion_text_node.errors import UserError
-from motion_text_node.runtime.label_bank import shown
+from motion_text_node.runtime.text_input import read_text_file, shown
 
 LIVE, IO, CONFIGURE, STARTUP = "live", "io", "configure", "startup"
 
@@ -260,24 +257,7 @@ def check_params_file(path: str) -> None:
     import yaml
 
     where = shown(path, 200)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise UserError(f"params file not found: {where}") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read the params file {where} ({getattr(exc, 'strerror', None) or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise UserError(f"params file {where} is a folder")
-    if not stat.S_ISREG(st.st_mode):
-        raise UserError(f"params file {where} is not a regular file")
-    if st.st_size > MAX_PARAMS_FILE_BYTES:
-        raise UserError(f"params file {where} has {st.st_size} bytes; at most {MAX_PARAMS_FILE_BYTES}")
-    try:
-        data = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read the params file {where} ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise UserError(f"params file {where} is not a UTF-8 text file") from None
+    data = read_text_file(path, "params file", MAX_PARAMS_FILE_BYTES, limit=200)
     if "\x00" in data:
         raise UserError(f"params file {where} is not a text file (it holds NUL bytes)")
     try:

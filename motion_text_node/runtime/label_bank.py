@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from motion_text_node.errors import UserError
-from motion_text_node.runtime.text_input import strip_invisible
+from motion_text_node.runtime.text_input import read_text_file, shown, strip_invisible
 
 MAX_LABELS = 1000
 #: Longest label: the text encoder reads at most 64 tokens of "prompt + label" (about 250 characters of English),
@@ -31,12 +30,6 @@ MAX_LABEL_FILE_BYTES = 1_000_000
 LABEL_FILE_SUFFIXES = (".txt", ".yaml", ".yml", ".json")
 STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
 PATH_SEPARATORS = tuple(sep for sep in {"/", os.sep, os.altsep} if sep)
-
-
-def shown(text: str, limit: int = 120) -> str:
-    """``text`` for a one-line error message: control characters escaped, cut at ``limit`` characters."""
-    out = repr(text[:limit])[1:-1]
-    return out if len(text) <= limit else f"{out}... ({len(text)} characters)"
 
 
 def looks_like_label_file(text: str) -> bool:
@@ -95,30 +88,7 @@ def _read_text(name: str) -> str:
     """The UTF-8 text of a regular file of at most MAX_LABEL_FILE_BYTES; UserError (never OSError) otherwise."""
     if not name:
         raise UserError("no label file named (empty file name)")
-    path = os.path.expanduser(name)
-    where = shown(path)
-    try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise UserError(f"{where}: is a folder, not a label file")
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError(f"{where}: not a regular file, cannot be a label file")
-        if info.st_size > MAX_LABEL_FILE_BYTES:
-            raise UserError(f"{where}: {info.st_size} bytes; a label file has at most {MAX_LABEL_FILE_BYTES}")
-        with open(path, "rb") as f:
-            data = f.read(MAX_LABEL_FILE_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise UserError(f"{where}: label file not found") from None
-    except OSError as exc:  # permission denied, file name too long, ...
-        raise UserError(f"{where}: cannot read the label file ({exc.strerror or exc})") from None
-    except ValueError as exc:  # embedded null byte
-        raise UserError(f"{where}: not a valid file name ({exc})") from None
-    if len(data) > MAX_LABEL_FILE_BYTES:
-        raise UserError(f"{where}: more than {MAX_LABEL_FILE_BYTES} bytes; too large for a label file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{where}: not a UTF-8 text file (bad byte at offset {exc.start})") from None
+    return read_text_file(os.path.expanduser(name), "label file", MAX_LABEL_FILE_BYTES, encoding="utf-8-sig")
 
 
 def _structured_labels(text: str, name: str) -> list[str]:

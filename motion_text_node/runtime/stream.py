@@ -27,7 +27,7 @@ import numpy as np
 from motion_text_node.errors import UserError
 from motion_text_node.ros.conversions import SkeletonFrame
 from motion_text_node.runtime.engine import MotionTextRuntime
-from motion_text_node.runtime.label_bank import shown
+from motion_text_node.runtime.text_input import shown
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.resample import resample_times
 
