@@ -113,3 +113,25 @@ def test_recipe_trains_and_exports_a_locked_text_side_keeping_the_backbone(cmu_c
     ref = lm.text_encoder.encode(["wave the left hand", "sit down"])
     got = MotionTextRuntime(out, library=None).text_encoder.encode(["wave the left hand", "sit down"])
     assert (ref * got).sum(1).min() > 0.9999
+
+
+def test_ablation_table_shows_the_kinect_like_view_where_a_report_has_it(tmp_path) -> None:
+    from motion_text_node.train.model_card import ROBUST_VIEW, _lobo_lines
+
+    def report(name: str, captured: float, fifteen: float | None) -> str:
+        section = {"source": "cmu", "setting": "in-domain (test split)",
+                   "recognition": {"top1": captured, "top1_ci95": [captured - 2, captured + 2]},
+                   "laterality": {"num_clips": 0}}
+        if fifteen is not None:
+            section["robustness"] = {"as captured": {"top1": captured}, ROBUST_VIEW: {"top1": fifteen}}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps({"protocols": [section], "models": ["m"]}))
+        return str(tmp_path / name)
+
+    lines = _lobo_lines({"source": "bandai", "ablation": {"with sensor": report("a", 80.0, 79.5),
+                                                          "without": report("b", 83.0, 38.25),
+                                                          "not measured": report("c", 81.0, None)}})
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in lines if line.startswith("| ")}
+    assert f"cmu top-1, {ROBUST_VIEW}" in rows["recipe"][-1]
+    assert rows["with sensor"][-1] == "79.5 |" and rows["without"][-1] == "38.2 |"
+    assert rows["not measured"][-1] == "- |" and rows["not measured"][4] == "81.0"
