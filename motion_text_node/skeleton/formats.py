@@ -14,6 +14,11 @@ Joint tables (documented in the README):
 * ``cmu31``: the CMU mocap BVH skeleton (ASF conversion naming); ``cmu_max2009`` and ``cmu_daz43``: the two
   cgspeed conversions of the CMU data in ``../shared/data``.
 * ``cmu_asf38``, ``bandai27``, ``hra15`` (upper body), ``humanoid3d15``: the other skeletons of ``../shared/data``.
+* ``zed18`` / ``zed34`` / ``zed38``: Stereolabs ZED SDK ``BODY_18_PARTS`` / ``BODY_34_PARTS`` / ``BODY_38_PARTS``
+  (order from stereolabs/zed-python-api ``sl_c.pxd``), z up as the ZED ROS 2 wrapper publishes them.
+* ``nuitrack19``: Nuitrack ``JointType`` order (24 slots after JOINT_NONE, 19 distinct joints), converted to metres
+  and the sensor's REP-103 frame (Nuitrack's own frame is left-handed).
+* ``openpose25``: OpenPose ``POSE_BODY_25_BODY_PARTS`` (poseParameters.cpp) lifted to 3-D, camera optical frame.
 * ``custom``: canonical joint names, any subset; BVH files from other tools map by name aliases (``BVH_ALIASES``).
 """
 
@@ -323,9 +328,183 @@ HUMANOID3D15 = SkeletonFormat(
     "DeepMimic humanoid3d character (15 joints)",
 )
 
+# --- Body trackers' own skeletons (ZED, Nuitrack, OpenPose) -------------------------------------------------------
+# Each joint order is the vendor's, copied from its enum; "left" is the tracked person's own left in all of them.
+
+
+def _keypoint_torso(lh: str, rh: str, ls: str, rs: str) -> dict[str, tuple[Alternative, ...]]:
+    """Pelvis, spine, neck and collars of a keypoint skeleton without spine joints, from its hip and shoulder
+    keypoints: the same construction as ``_LANDMARK_BODY`` (MediaPipe, COCO), for other joint names."""
+
+    def line(t: float) -> Alternative:
+        return {lh: 0.5 * (1 - t), rh: 0.5 * (1 - t), ls: 0.5 * t, rs: 0.5 * t}
+
+    return {
+        "pelvis": (_mid(lh, rh),),
+        "spine1": (line(0.2),),
+        "spine2": (line(0.45),),
+        "spine3": (line(0.7),),
+        "neck": (_mid(ls, rs),),
+        "left_collar": ({lh: 0.1, rh: 0.1, ls: 0.55, rs: 0.25},),
+        "right_collar": ({lh: 0.1, rh: 0.1, ls: 0.25, rs: 0.55},),
+    }
+
+
+# The ZED ROS 2 wrapper (zed-ros2-wrapper) opens the camera with RIGHT_HANDED_Z_UP_X_FWD in metres and publishes
+# body keypoints (zed_msgs/ObjectsStamped, skeleton_3d) in the left camera frame: REP-103 axes, z up (for a level
+# camera). All three ZED formats therefore default to "z"; data from the SDK's own default frame (IMAGE: y down)
+# needs up_axis "-y".
+_ZED_LIMBS = dict(
+    left_hip="LEFT_HIP", right_hip="RIGHT_HIP", left_knee="LEFT_KNEE", right_knee="RIGHT_KNEE",
+    left_ankle="LEFT_ANKLE", right_ankle="RIGHT_ANKLE", left_shoulder="LEFT_SHOULDER",
+    right_shoulder="RIGHT_SHOULDER", left_elbow="LEFT_ELBOW", right_elbow="RIGHT_ELBOW", left_wrist="LEFT_WRIST",
+    right_wrist="RIGHT_WRIST",
+)
+
+#: Stereolabs ZED SDK ``sl::BODY_18_PARTS`` (the COCO-18 order: COCO-17 plus a neck), as declared in
+#: stereolabs/zed-python-api ``src/pyzed/sl_c.pxd``.
+ZED18_JOINTS: tuple[str, ...] = (
+    "NOSE", "NECK", "RIGHT_SHOULDER", "RIGHT_ELBOW", "RIGHT_WRIST", "LEFT_SHOULDER", "LEFT_ELBOW", "LEFT_WRIST",
+    "RIGHT_HIP", "RIGHT_KNEE", "RIGHT_ANKLE", "LEFT_HIP", "LEFT_KNEE", "LEFT_ANKLE", "RIGHT_EYE", "LEFT_EYE",
+    "RIGHT_EAR", "LEFT_EAR",
+)
+ZED18 = SkeletonFormat(
+    "zed18",
+    ZED18_JOINTS,
+    {
+        **_direct(**_ZED_LIMBS),
+        **_keypoint_torso("LEFT_HIP", "RIGHT_HIP", "LEFT_SHOULDER", "RIGHT_SHOULDER"),
+        "neck": ({"NECK": 1.0}, _mid("LEFT_SHOULDER", "RIGHT_SHOULDER")),
+        "head": (_mid("LEFT_EAR", "RIGHT_EAR"), {"NOSE": 1.0}),
+    },
+    "z",  # ZED ROS 2 wrapper: REP-103 camera frame (see above)
+    "Stereolabs ZED SDK BODY_18 keypoints (no spine, no feet: those are imputed)",
+)
+
+#: Stereolabs ZED SDK ``sl::BODY_34_PARTS`` (stereolabs/zed-python-api ``src/pyzed/sl_c.pxd``).
+ZED34_JOINTS: tuple[str, ...] = (
+    "PELVIS", "NAVAL_SPINE", "CHEST_SPINE", "NECK", "LEFT_CLAVICLE", "LEFT_SHOULDER", "LEFT_ELBOW", "LEFT_WRIST",
+    "LEFT_HAND", "LEFT_HANDTIP", "LEFT_THUMB", "RIGHT_CLAVICLE", "RIGHT_SHOULDER", "RIGHT_ELBOW", "RIGHT_WRIST",
+    "RIGHT_HAND", "RIGHT_HANDTIP", "RIGHT_THUMB", "LEFT_HIP", "LEFT_KNEE", "LEFT_ANKLE", "LEFT_FOOT", "RIGHT_HIP",
+    "RIGHT_KNEE", "RIGHT_ANKLE", "RIGHT_FOOT", "HEAD", "NOSE", "LEFT_EYE", "LEFT_EAR", "RIGHT_EYE", "RIGHT_EAR",
+    "LEFT_HEEL", "RIGHT_HEEL",
+)
+ZED34 = SkeletonFormat(
+    "zed34",
+    ZED34_JOINTS,
+    {
+        **_direct(
+            **_ZED_LIMBS, pelvis="PELVIS", left_foot="LEFT_FOOT", right_foot="RIGHT_FOOT", spine3="CHEST_SPINE",
+            neck="NECK", left_collar="LEFT_CLAVICLE", right_collar="RIGHT_CLAVICLE",
+        ),
+        # The same spine construction as kinect32 (whose layout BODY_34 follows).
+        "spine1": (_lerp("PELVIS", "NAVAL_SPINE", 0.6),),
+        "spine2": (_lerp("NAVAL_SPINE", "CHEST_SPINE", 0.5),),
+        "head": ({"HEAD": 1.0}, _mid("LEFT_EAR", "RIGHT_EAR")),
+    },
+    "z",  # ZED ROS 2 wrapper: REP-103 camera frame (see above)
+    "Stereolabs ZED SDK BODY_34 keypoints",
+)
+
+#: Stereolabs ZED SDK ``sl::BODY_38_PARTS`` (stereolabs/zed-python-api ``src/pyzed/sl_c.pxd``).
+ZED38_JOINTS: tuple[str, ...] = (
+    "PELVIS", "SPINE_1", "SPINE_2", "SPINE_3", "NECK", "NOSE", "LEFT_EYE", "RIGHT_EYE", "LEFT_EAR", "RIGHT_EAR",
+    "LEFT_CLAVICLE", "RIGHT_CLAVICLE", "LEFT_SHOULDER", "RIGHT_SHOULDER", "LEFT_ELBOW", "RIGHT_ELBOW", "LEFT_WRIST",
+    "RIGHT_WRIST", "LEFT_HIP", "RIGHT_HIP", "LEFT_KNEE", "RIGHT_KNEE", "LEFT_ANKLE", "RIGHT_ANKLE", "LEFT_BIG_TOE",
+    "RIGHT_BIG_TOE", "LEFT_SMALL_TOE", "RIGHT_SMALL_TOE", "LEFT_HEEL", "RIGHT_HEEL", "LEFT_HAND_THUMB_4",
+    "RIGHT_HAND_THUMB_4", "LEFT_HAND_INDEX_1", "RIGHT_HAND_INDEX_1", "LEFT_HAND_MIDDLE_4", "RIGHT_HAND_MIDDLE_4",
+    "LEFT_HAND_PINKY_1", "RIGHT_HAND_PINKY_1",
+)
+ZED38 = SkeletonFormat(
+    "zed38",
+    ZED38_JOINTS,
+    {
+        **_direct(
+            **_ZED_LIMBS, pelvis="PELVIS", spine1="SPINE_1", spine2="SPINE_2", spine3="SPINE_3", neck="NECK",
+            left_collar="LEFT_CLAVICLE", right_collar="RIGHT_CLAVICLE",
+        ),
+        "head": (_mid("LEFT_EAR", "RIGHT_EAR"), {"NOSE": 1.0}),
+        "left_foot": (_mid("LEFT_BIG_TOE", "LEFT_SMALL_TOE"), {"LEFT_BIG_TOE": 1.0}),
+        "right_foot": (_mid("RIGHT_BIG_TOE", "RIGHT_SMALL_TOE"), {"RIGHT_BIG_TOE": 1.0}),
+    },
+    "z",  # ZED ROS 2 wrapper: REP-103 camera frame (see above)
+    "Stereolabs ZED SDK BODY_38 keypoints",
+)
+
+#: Nuitrack ``tdv::nuitrack::JointType`` (nuitrack/types/Skeleton.h) in enum order, JOINT_HEAD (1) to
+#: JOINT_RIGHT_FOOT (24): position i holds JointType i + 1, so a bridge copies ``skeleton.joints[1:]`` (the
+#: reserved JOINT_NONE = 0 is left out). The SDK marks the fingertips and feet "not used in the current version"
+#: (they stay unmapped and are imputed), and its Unity sample notes that the two collars sit at the same point:
+#: the 19 distinct joints Nuitrack advertises.
+NUITRACK19_JOINTS: tuple[str, ...] = (
+    "JOINT_HEAD", "JOINT_NECK", "JOINT_TORSO", "JOINT_WAIST", "JOINT_LEFT_COLLAR", "JOINT_LEFT_SHOULDER",
+    "JOINT_LEFT_ELBOW", "JOINT_LEFT_WRIST", "JOINT_LEFT_HAND", "JOINT_LEFT_FINGERTIP", "JOINT_RIGHT_COLLAR",
+    "JOINT_RIGHT_SHOULDER", "JOINT_RIGHT_ELBOW", "JOINT_RIGHT_WRIST", "JOINT_RIGHT_HAND", "JOINT_RIGHT_FINGERTIP",
+    "JOINT_LEFT_HIP", "JOINT_LEFT_KNEE", "JOINT_LEFT_ANKLE", "JOINT_LEFT_FOOT", "JOINT_RIGHT_HIP", "JOINT_RIGHT_KNEE",
+    "JOINT_RIGHT_ANKLE", "JOINT_RIGHT_FOOT",
+)
+NUITRACK19 = SkeletonFormat(
+    "nuitrack19",
+    NUITRACK19_JOINTS,
+    {
+        **_direct(
+            left_hip="JOINT_LEFT_HIP", right_hip="JOINT_RIGHT_HIP", left_knee="JOINT_LEFT_KNEE",
+            right_knee="JOINT_RIGHT_KNEE", left_ankle="JOINT_LEFT_ANKLE", right_ankle="JOINT_RIGHT_ANKLE",
+            left_shoulder="JOINT_LEFT_SHOULDER", right_shoulder="JOINT_RIGHT_SHOULDER", left_elbow="JOINT_LEFT_ELBOW",
+            right_elbow="JOINT_RIGHT_ELBOW", left_wrist="JOINT_LEFT_WRIST", right_wrist="JOINT_RIGHT_WRIST",
+            spine2="JOINT_TORSO", neck="JOINT_NECK", head="JOINT_HEAD",
+        ),
+        # JOINT_WAIST is the root the hips hang from; JOINT_TORSO mid-spine; the collar point tops the spine
+        # where the shoulders attach (SMPL's collars sit beside it, towards the shoulders).
+        "pelvis": ({"JOINT_WAIST": 1.0}, _mid("JOINT_LEFT_HIP", "JOINT_RIGHT_HIP")),
+        "spine1": (_lerp("JOINT_WAIST", "JOINT_TORSO", 0.45),),
+        "spine3": (_lerp("JOINT_TORSO", "JOINT_LEFT_COLLAR", 0.25), _lerp("JOINT_TORSO", "JOINT_RIGHT_COLLAR", 0.25)),
+        "left_collar": (_lerp("JOINT_LEFT_COLLAR", "JOINT_LEFT_SHOULDER", 0.45),
+                        _lerp("JOINT_RIGHT_COLLAR", "JOINT_LEFT_SHOULDER", 0.45)),
+        "right_collar": (_lerp("JOINT_RIGHT_COLLAR", "JOINT_RIGHT_SHOULDER", 0.45),
+                         _lerp("JOINT_LEFT_COLLAR", "JOINT_RIGHT_SHOULDER", 0.45)),
+    },
+    # Nuitrack itself reports Joint.real in millimetres with x to the sensor's right, y up and z away from it: a
+    # left-handed frame, which no proper rotation (the up axes here) can turn into a right-handed one without
+    # swapping the person's sides. There is no Nuitrack ROS 2 driver from the vendor; the ROS driver
+    # nuitrack_body_tracker converts Nuitrack points to the sensor's REP-103 frame (x = z, y = -x, z = y, metres),
+    # and a bridge must do the same, so the default is "z".
+    "z",
+    "Nuitrack skeleton (JointType order, 24 slots, 19 distinct joints; convert to metres, REP-103 axes)",
+)
+
+#: OpenPose ``POSE_BODY_25_BODY_PARTS`` (CMU-Perceptual-Computing-Lab/openpose
+#: src/openpose/pose/poseParameters.cpp) without the trailing "Background" map, lifted to 3-D.
+OPENPOSE25_JOINTS: tuple[str, ...] = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip", "RHip", "RKnee",
+    "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe",
+    "RSmallToe", "RHeel",
+)
+OPENPOSE25 = SkeletonFormat(
+    "openpose25",
+    OPENPOSE25_JOINTS,
+    {
+        **_direct(
+            left_hip="LHip", right_hip="RHip", left_knee="LKnee", right_knee="RKnee", left_ankle="LAnkle",
+            right_ankle="RAnkle", left_shoulder="LShoulder", right_shoulder="RShoulder", left_elbow="LElbow",
+            right_elbow="RElbow", left_wrist="LWrist", right_wrist="RWrist",
+        ),
+        **_keypoint_torso("LHip", "RHip", "LShoulder", "RShoulder"),
+        "pelvis": ({"MidHip": 1.0}, _mid("LHip", "RHip")),
+        "neck": ({"Neck": 1.0}, _mid("LShoulder", "RShoulder")),
+        "head": (_mid("LEar", "REar"), {"Nose": 1.0}),
+        "left_foot": (_mid("LBigToe", "LSmallToe"), {"LBigToe": 1.0}),
+        "right_foot": (_mid("RBigToe", "RSmallToe"), {"RBigToe": 1.0}),
+    },
+    # OpenPose detects in 2-D; its 3-D output and the ROS wrappers that lift keypoints with a depth image
+    # (ros_openpose: x = (u - cx) z / fx, y = (v - cy) z / fy) give camera optical coordinates: y down.
+    "-y",
+    "OpenPose BODY_25 keypoints lifted to 3-D (camera optical frame)",
+)
+
 FORMATS: dict[str, SkeletonFormat] = {
     f.name: f for f in (SMPL22, SMPL24, SMPLH52, KINECT32, MEDIAPIPE33, COCO17, CMU31, CMU_MAX2009, CMU_DAZ43,
-                        CMU_ASF38, BANDAI27, HRA15, HUMANOID3D15)
+                        CMU_ASF38, BANDAI27, HRA15, HUMANOID3D15, ZED18, ZED34, ZED38, NUITRACK19, OPENPOSE25)
 }
 
 
