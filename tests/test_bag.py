@@ -257,6 +257,32 @@ def test_sqlite3_storage_multi_track_and_npz_input(cmu_cache, test_clips, tmp_pa
     assert [t for _, t, _ in messages] == sorted(t for _, t, _ in messages)
 
 
+def test_skeleton_array_bag_holds_every_track_of_a_stamp_in_one_message(cmu_cache, test_clips, tmp_path) -> None:
+    """--skeleton-array: the same frames as /skeleton would carry, joined per stamp, as a multi-person tracker
+    publishes them; tracks 0.1 s apart share stamps (0.1 s is 3 frames at 30 fps), the first frames are alone."""
+    out = tmp_path / "crowd"
+    ids = ",".join(c.clip_id for c in test_clips)
+    assert main(["bag", "convert", str(cmu_cache), "--ids", ids, "--tracks", "3", "--track-offset", "0.1",
+                 "--skeleton-array", "--out", str(out), "--no-progress"]) == 0
+    messages = _read_all(out)
+    assert {topic for topic, _, _ in messages} == {"/skeleton_array", GROUND_TRUTH_TOPIC}
+    arrays = [(t, m) for topic, t, m in messages if topic == "/skeleton_array"]
+    frames = sum(c.motion.num_frames for c in test_clips)
+    per_track: dict[str, int] = {}
+    for t, arr in arrays:
+        assert _stamp_ns(arr.header.stamp) == t and arr.header.frame_id == "body"
+        tracks = [s.track_id for s in arr.skeletons]
+        assert len(tracks) == len(set(tracks)) and 1 <= len(tracks) <= 3  # one frame per track and stamp
+        assert all(_stamp_ns(s.header.stamp) == t for s in arr.skeletons)
+        for tid in tracks:
+            per_track[tid] = per_track.get(tid, 0) + 1
+    assert per_track == {"person_1": frames, "person_2": frames, "person_3": frames}
+    assert max(len(a.skeletons) for _, a in arrays) == 3 and len(arrays[0][1].skeletons) == 1
+    assert len(arrays) < 3 * frames  # joined, not one message per skeleton
+    sidecar = json.loads((out / "ground_truth.json").read_text())
+    assert sidecar["topics"]["skeleton"] == "/skeleton_array"
+
+
 def test_info_cli(mcap_bag, test_clips, capsys) -> None:
     assert main(["bag", "info", str(mcap_bag)]) == 0
     out = capsys.readouterr().out

@@ -54,7 +54,7 @@ def test_every_default_passes_its_rule_and_the_stream_settings_are_parameters() 
 
 
 BAD_VALUES = [
-    (RECOGNITION, "input_type", "bogus", "must be one of skeleton, pose_array, kinect_markers"),
+    (RECOGNITION, "input_type", "bogus", "must be one of skeleton, skeleton_array, pose_array, kinect_markers"),
     (RECOGNITION, "qos_reliability", "bogus", "must be one of best_effort, reliable"),
     (RECOGNITION, "input_topic", "bad//topic", "valid ROS topic name"),
     (RECOGNITION, "input_topic", "9lives", "valid ROS topic name"),
@@ -478,3 +478,13 @@ def test_node_process_takes_an_integer_number_and_refuses_a_nan(shipped_model, r
     got = call(GetParameters, "get_parameters", GetParameters.Request(names=["smoothing", "stride_s"])).values
     assert (got[0].double_value, got[1].type, got[1].double_value) == (0.5, ParameterType.PARAMETER_DOUBLE, 2.0)
     assert proc.proc.poll() is None, proc.output()  # refusing did not take the node down
+
+
+def test_the_readme_lists_every_parameter_as_the_tables_check_it() -> None:
+    """The README's parameter tables are the nodes' tables (defaults, ranges, when a change applies)."""
+    from motion_text_node.ros.parameters import RETRIEVAL, markdown_table
+
+    readme = (REPO / "README.md").read_text()
+    for table in (RECOGNITION, RETRIEVAL):
+        for row in markdown_table(table).splitlines()[2:]:
+            assert row in readme, f"README.md lacks or has an outdated row: {row}"

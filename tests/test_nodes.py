@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
-from motion_text_interfaces.msg import ActionLabel, MotionClip, Skeleton
+from motion_text_interfaces.msg import ActionLabel, ActionLabelArray, MotionClip, Skeleton, SkeletonArray
 from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -71,6 +71,62 @@ def test_streamed_clips_are_recognized_per_track(shipped_model, cmu_cache, ros_n
         assert hits >= 3, (track, [list(m.top_labels) for m in mine])
         assert all(m.window_end.sec >= m.window_start.sec for m in mine)
         assert len(mine[-1].top_labels) == 5 == len(mine[-1].top_scores)
+
+
+def test_a_crowd_in_skeleton_arrays_is_recognized_in_rounds(shipped_model, cmu_cache, ros_node,
+                                                            start_process) -> None:
+    """Three people per SkeletonArray (as a multi-person tracker publishes a camera frame) plus two broken
+    entries: each person is labelled, a round's labels come as one ActionLabelArray and as ActionLabels, and the
+    broken entries are counted without losing the others of their message."""
+    node, executor = ros_node
+    start_process(recognition_node(shipped_model, "input_type:=skeleton_array", "input_topic:=people",
+                                   "output_mode:=both", "max_batch:=2", "min_score:=-1.0",
+                                   "diagnostics_period_s:=0.3"), ready_line="ready")
+    cache = DatasetCache(cmu_cache)
+    people = {"climber": cache.clip("14_33").motion, "dancer": cache.clip("60_02").motion,
+              "walker": cache.clip("12_01").motion}
+    pub = node.create_publisher(SkeletonArray, "people", 50)
+    labels, arrays, diags = [], [], []
+    node.create_subscription(ActionLabel, "actions", labels.append, 200)
+    node.create_subscription(ActionLabelArray, "action_array", arrays.append, 50)
+    node.create_subscription(DiagnosticArray, "diagnostics", diags.append, 10)
+    sent = [0]
+
+    def publish_frame() -> None:
+        k = sent[0]
+        arr = SkeletonArray()
+        arr.header.stamp.sec, arr.header.stamp.nanosec = 1000 + k // 30, int((k % 30) / 30 * 1e9)
+        arr.header.frame_id = "camera"
+        for tid, motion in people.items():  # own stamps left zero: the array's stamp applies
+            skel = fill_skeleton_msg(Skeleton(), Point, 0.0, tid, motion.positions[k % motion.num_frames],
+                                     frame_id="")
+            skel.header.stamp.sec = 0
+            arr.skeletons.append(skel)
+        arr.skeletons.append(fill_skeleton_msg(Skeleton(), Point, 0.0, "", people["walker"].positions[0]))
+        broken = fill_skeleton_msg(Skeleton(), Point, 0.0, "broken", people["walker"].positions[0][:5])
+        broken.joint_names = ["a", "b"]  # 2 names for 5 positions
+        arr.skeletons.append(broken)
+        pub.publish(arr)
+        sent[0] += 1
+
+    def enough() -> bool:
+        return all(sum(m.track_id == t for m in labels) >= 12 for t in people) and len(arrays) >= 5
+
+    assert spin_until(executor, enough, timeout=60, action=publish_frame, period=1 / 30), \
+        (sent[0], len(labels), len(arrays))
+    for track, expected in (("climber", "climb"), ("dancer", "dance"), ("walker", "walk")):
+        mine = [m for m in labels if m.track_id == track][-4:]
+        assert sum(expected in list(m.top_labels) for m in mine) >= 3, (track, [m.top_labels for m in mine])
+        assert all(m.header.frame_id == "camera" and m.window_end.sec >= 1000 for m in mine)
+    assert {m.track_id for m in labels} == set(people)  # the broken entries never became tracks
+    assert all(1 <= len(a.labels) <= 2 for a in arrays)  # rounds of at most max_batch
+    in_arrays = sum(len(a.labels) for a in arrays)
+    assert abs(in_arrays - len(labels)) <= 2 * 3  # the same labels both ways (up to the ones still in flight)
+    assert spin_until(executor, lambda: diags and "rejected/empty track_id" in
+                      {kv.key for kv in diags[-1].status[0].values}, timeout=10, action=publish_frame, period=1 / 30)
+    values = {kv.key: kv.value for kv in diags[-1].status[0].values}
+    assert int(values["rejected/empty track_id"]) >= 1 and int(values["rejected/joint_names count"]) >= 1
+    assert int(values["rejected_total"]) <= 2 * sent[0]  # two per message, nothing else
 
 
 def test_malformed_messages_are_counted_and_the_node_keeps_going(shipped_model, cmu_cache, ros_node,

@@ -122,7 +122,7 @@ def test_frames_without_any_joint_copy_the_nearest_good_frame(punch) -> None:
     ({"positions": np.zeros((4, 21, 3)), "skeleton_format": "smpl22"}, "has 22 joints"),
     ({"positions": np.zeros((4, 22, 2)), "skeleton_format": "smpl22"}, "frames, joints, 3"),
     ({"positions": np.zeros((0, 22, 3)), "skeleton_format": "smpl22"}, "empty"),
-    ({"positions": np.zeros((4, 22, 3)), "skeleton_format": "openpose25"}, "unknown skeleton format"),
+    ({"positions": np.zeros((4, 22, 3)), "skeleton_format": "openpose99"}, "unknown skeleton format"),
     ({"positions": np.zeros((4, 2, 3)), "joint_names": ["foo", "bar"]}, "no joint name matches"),
     ({"positions": np.zeros((4, 2, 3))}, "needs joint_names"),
     ({"positions": np.full((4, 22, 3), np.nan), "skeleton_format": "smpl22"}, "no joint maps"),

@@ -138,3 +138,65 @@ def test_hysteresis_keeps_the_label_until_another_clearly_wins(runtime) -> None:
     assert clear.label == labels[1]
     rec.config.min_score = 0.9
     assert rec._decide("p", tr, np.array([0.2, 0.6, 0.0]), 0, 1, 0).label == ""
+
+
+@pytest.fixture(scope="module")
+def fp32_runtime(tiny_model_dir):
+    return MotionTextRuntime(tiny_model_dir, labels="walk, climb, dance", library=None, precision="fp32")
+
+
+def _crowd_rounds(runtime, walk, max_batch: int, people: int = 7, frames: int = 75) -> dict[str, list]:
+    """A crowd fed frame by frame as one array message would deliver it (all people, then inference rounds until
+    nothing is due): every track's labels and scores in window order, plus the round sizes."""
+    rec = StreamRecognizer(runtime, StreamConfig(stride_s=1 / 3, max_batch=max_batch))
+    out: dict[str, list] = {"rounds": []}
+    for k in range(frames):
+        for p in range(people):  # each person a different part of the walk, so windows differ
+            rec.add_frame(frame(walk[(k + 11 * p) % len(walk)], 100.0 + k / 30, f"person_{p}"), arrival=k / 30)
+        while rec.due_count():
+            got = rec.run_due()
+            out["rounds"].append(len(got))
+            for r in got:
+                out.setdefault(r.track_id, []).append((r.window_end, r.label, r.top_labels, r.top_scores))
+    return out
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_batched_rounds_give_the_same_labels_as_one_window_at_a_time(precision, runtime, fp32_runtime,
+                                                                     walk) -> None:
+    """fp32: the same scores whatever the round size. int8: ONNX Runtime's dynamic quantization scales the
+    activations of the whole batch at once, so a window's scores move a little with its batch mates (the README
+    says so); the labels must not."""
+    runtime = fp32_runtime if precision == "fp32" else runtime
+    assert runtime.motion_encoder.precision == precision
+    one = _crowd_rounds(runtime, walk, max_batch=1)
+    batched = _crowd_rounds(runtime, walk, max_batch=64)
+    capped = _crowd_rounds(runtime, walk, max_batch=3)
+    assert set(one["rounds"]) == {1} and max(batched["rounds"]) == 7 and max(capped["rounds"]) == 3
+    tracks = [k for k in one if k != "rounds"]
+    assert len(tracks) == 7
+    for other in (batched, capped):
+        for tid in tracks:
+            assert len(other[tid]) == len(one[tid]) >= 5, tid
+            for (t_a, label_a, top_a, s_a), (t_b, label_b, top_b, s_b) in zip(one[tid], other[tid], strict=True):
+                assert t_a == t_b and label_a == label_b and top_a == top_b
+                np.testing.assert_allclose(s_a, s_b, atol=1e-5 if precision == "fp32" else 0.01)
+
+
+def test_a_capped_round_serves_the_tracks_that_waited_longest_first(runtime, walk) -> None:
+    """A round of 2 among 3 due tracks; then all 3 are due again: the one left out must be in the next round
+    (a crowd larger than the round cannot starve anybody)."""
+    rec = StreamRecognizer(runtime, StreamConfig(stride_s=1 / 3, max_batch=2))
+
+    def feed_all(k0: int, k1: int) -> None:
+        for k in range(k0, k1):
+            for p in range(3):
+                rec.add_frame(frame(walk[k], 100.0 + k / 30, f"p{p}"), arrival=k / 30)
+
+    feed_all(0, 40)
+    first = {r.track_id for r in rec.run_due()}
+    assert len(first) == 2 and rec.due_count() == 1
+    feed_all(40, 55)  # half a second more: the two served tracks are due again as well
+    assert rec.due_count() == 3
+    second = {r.track_id for r in rec.run_due()}
+    assert len(second) == 2 and ({"p0", "p1", "p2"} - first) <= second

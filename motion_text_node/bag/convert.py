@@ -5,6 +5,9 @@ Topics written:
 * ``/skeleton`` (``motion_text_interfaces/msg/Skeleton``): one message per frame, canonical SMPL-22 joints in
   metres, z up, ``header.stamp`` = capture time, spaced 1/fps of the clip; joints a clip marks as not
   observed get confidence 0 (``confidences`` is empty when every joint was observed).
+* or, with ``skeleton_array``, ``/skeleton_array`` (``motion_text_interfaces/msg/SkeletonArray``): the frames of
+  every track that share a stamp in one message, as a body tracker publishes all people of a camera frame (tracks
+  share stamps when their clips have one frame rate and ``track_offset`` is a multiple of the frame time).
 * ``/ground_truth`` (``motion_text_interfaces/msg/ActionLabel``): one message per clip at its first frame,
   ``label`` = the clip's action label, ``top_labels`` = [its description], ``window_start``/``window_end`` =
   the stamps of its first and last frame.
@@ -33,11 +36,12 @@ import numpy as np
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import StoragePlugin, Writer
 
-from motion_text_node.bag.types import ACTION_LABEL_TYPE, SKELETON_TYPE, typestore
+from motion_text_node.bag.types import ACTION_LABEL_TYPE, SKELETON_ARRAY_TYPE, SKELETON_TYPE, typestore
 from motion_text_node.data.clip import Clip
 from motion_text_node.errors import UserError
 
 SKELETON_TOPIC = "/skeleton"
+SKELETON_ARRAY_TOPIC = "/skeleton_array"
 GROUND_TRUTH_TOPIC = "/ground_truth"
 GROUND_TRUTH_FILE = "ground_truth.json"
 #: Default stamp of the first frame (2023-11-14 22:13:20 UTC): fixed so converted bags are reproducible.
@@ -269,11 +273,46 @@ def _clean_staging(staging: Path, out: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_bag(path: Path, storage: str, streams: list, total: int, progress: bool) -> tuple[Counter, int | None, int]:
-    """Write the merged message streams as a bag folder ``path``: (messages per topic, first and last stamp)."""
+def _as_arrays(messages: Iterator[tuple[int, int, str, bytes]], store,
+               frame_id: str) -> Iterator[tuple[int, int, str, bytes]]:
+    """The time-ordered stream with every run of Skeleton messages of one stamp joined into one SkeletonArray
+    (ground truth passes through as it comes)."""
+    Array, Header = store.types[SKELETON_ARRAY_TYPE], store.types["std_msgs/msg/Header"]
+    pending: list = []
+    pending_ns = None
+
+    def flush():
+        msg = Array(header=Header(stamp=_time(store, pending_ns), frame_id=frame_id), skeletons=list(pending))
+        return pending_ns, 0, SKELETON_ARRAY_TOPIC, bytes(store.serialize_cdr(msg, SKELETON_ARRAY_TYPE))
+
+    for t_ns, order, topic, data in messages:
+        if topic != SKELETON_TOPIC:
+            yield t_ns, order, topic, data
+            continue
+        if pending and t_ns != pending_ns:
+            yield flush()
+            pending.clear()
+        pending_ns = t_ns
+        pending.append(store.deserialize_cdr(data, SKELETON_TYPE))
+    if pending:
+        yield flush()
+
+
+def _write_bag(path: Path, storage: str, streams: list, total: int, progress: bool,
+               skeleton_array: str | None = None) -> tuple[Counter, int | None, int]:
+    """Write the merged message streams as a bag folder ``path``: (messages per topic, first and last stamp).
+    ``skeleton_array``: the frame_id of SkeletonArray messages that replace the Skeleton messages (None: none)."""
     from tqdm import tqdm
 
     store = typestore()
+    skeletons = (SKELETON_ARRAY_TOPIC, SKELETON_ARRAY_TYPE) if skeleton_array is not None else (SKELETON_TOPIC,
+                                                                                               SKELETON_TYPE)
+
+    def counted(bar) -> Iterator[tuple[int, int, str, bytes]]:  # the bar counts frames, joined or not
+        for message in heapq.merge(*streams, key=lambda m: (m[0], m[1])):
+            bar.update()
+            yield message
+
     counts: Counter[str] = Counter()
     first_ns, last_ns = None, 0
     writer = Writer(path, version=BAG_VERSION, storage_plugin=StoragePlugin[storage.upper()])
@@ -281,14 +320,16 @@ def _write_bag(path: Path, storage: str, streams: list, total: int, progress: bo
         writer.open()
         writer.set_custom_data("motion_text.ground_truth", GROUND_TRUTH_FILE)
         conns = {topic: writer.add_connection(topic, msgtype, typestore=store, offered_qos_profiles=[RELIABLE_QOS])
-                 for topic, msgtype in ((SKELETON_TOPIC, SKELETON_TYPE), (GROUND_TRUTH_TOPIC, ACTION_LABEL_TYPE))}
+                 for topic, msgtype in (skeletons, (GROUND_TRUTH_TOPIC, ACTION_LABEL_TYPE))}
         with tqdm(total=total, unit="msg", desc=f"writing {path.name}", disable=not progress) as bar:
-            for t_ns, _order, topic, data in heapq.merge(*streams, key=lambda m: (m[0], m[1])):
+            merged = counted(bar)
+            if skeleton_array is not None:
+                merged = _as_arrays(merged, store, skeleton_array)
+            for t_ns, _order, topic, data in merged:
                 writer.write(conns[topic], t_ns, data)
                 counts[topic] += 1
                 first_ns = t_ns if first_ns is None else first_ns
                 last_ns = t_ns
-                bar.update()
         writer.close()
     except BaseException:
         try:
@@ -303,8 +344,9 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
                    split: str | None = None, ids: Sequence[str] | None = None, limit: int | None = None,
                    gap: float = 0.0, tracks: int = 1, track_id: str | None = None, track_offset: float = 0.0,
                    start_time: float = DEFAULT_START_TIME, frame_id: str = "body", up_axis: str | None = None,
-                   overwrite: bool = False, progress: bool = True) -> ConvertResult:
-    """Write clips (see ``collect_clips``) as a rosbag2 folder ``out`` with /skeleton and /ground_truth.
+                   overwrite: bool = False, progress: bool = True, skeleton_array: bool = False) -> ConvertResult:
+    """Write clips (see ``collect_clips``) as a rosbag2 folder ``out`` with /skeleton (or /skeleton_array) and
+    /ground_truth.
 
     Args:
         inputs: .bvh / .npz files and dataset cache folders.
@@ -320,6 +362,8 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
         up_axis: vertical axis of .bvh / .npz inputs (their loaders' default when None).
         overwrite: replace an existing bag folder.
         progress: show a progress bar.
+        skeleton_array: one SkeletonArray per stamp on /skeleton_array (all tracks of a frame) instead of one
+            Skeleton per track and frame on /skeleton.
     """
     if storage not in STORAGES:
         raise UserError(f"--storage must be one of {', '.join(STORAGES)}, got {storage!r}")
@@ -333,7 +377,8 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
                for i, (clip, seg, t_ns) in enumerate(plan)]
     total = sum(seg.num_frames + 1 for _, seg, _ in plan)
     segments = [seg for _, seg, _ in plan]
-    sidecar = {"version": 1, "topics": {"skeleton": SKELETON_TOPIC, "ground_truth": GROUND_TRUTH_TOPIC},
+    skeleton_topic = SKELETON_ARRAY_TOPIC if skeleton_array else SKELETON_TOPIC
+    sidecar = {"version": 1, "topics": {"skeleton": skeleton_topic, "ground_truth": GROUND_TRUTH_TOPIC},
                "start_time": start_time, "gap": gap, "tracks": sorted({s.track_id for s in segments}),
                "segments": [asdict(s) for s in segments]}
     created = _missing_parents(out.parent)
@@ -345,7 +390,8 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
     try:
         staging = _staging_folder(out)
         new = staging / out.name  # the storage file is named after the folder: it must be out's name already
-        counts, first_ns, last_ns = _write_bag(new, storage, streams, total, progress)
+        counts, first_ns, last_ns = _write_bag(new, storage, streams, total, progress,
+                                               frame_id if skeleton_array else None)
         (new / GROUND_TRUTH_FILE).write_text(json.dumps(sidecar, indent=1))
         if not replace and out.exists():
             raise UserError(f"{out} appeared while converting; not overwriting it")

@@ -25,6 +25,7 @@ from motion_text_node.errors import UserError
 
 INTERFACES_PACKAGE = "motion_text_interfaces"
 SKELETON_TYPE = "motion_text_interfaces/msg/Skeleton"
+SKELETON_ARRAY_TYPE = "motion_text_interfaces/msg/SkeletonArray"
 ACTION_LABEL_TYPE = "motion_text_interfaces/msg/ActionLabel"
 MOTION_CLIP_TYPE = "motion_text_interfaces/msg/MotionClip"
 

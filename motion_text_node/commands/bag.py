@@ -67,6 +67,10 @@ def _add_convert(bsub: argparse._SubParsersAction) -> None:
     c.add_argument("--start-time", type=float, default=DEFAULT_START_TIME,
                    help="stamp of the first frame, seconds since the epoch (fixed, so bags are reproducible)")
     c.add_argument("--frame-id", default="body", help="header.frame_id of the messages")
+    c.add_argument("--skeleton-array", action="store_true",
+                   help="write /skeleton_array (SkeletonArray: every track's frame of one stamp in one message, as "
+                        "a multi-person body tracker publishes) instead of /skeleton; the recognition node takes "
+                        "it with input_type:=skeleton_array (bag eval replays /skeleton bags only)")
     c.add_argument("--up-axis", choices=["y", "z", "-y"], help="vertical axis of .bvh / .npz inputs")
     c.add_argument("--overwrite", action="store_true",
                    help="replace OUT when it is an existing bag folder (only once the new bag is complete)")
@@ -172,7 +176,8 @@ def run_convert(args: argparse.Namespace) -> int:
         args.inputs, args.out, storage=args.storage, split=args.split, ids=ids, limit=args.limit, gap=args.gap,
         tracks=args.tracks, track_id=args.track_id, track_offset=args.track_offset,
         start_time=args.start_time, frame_id=args.frame_id,
-        up_axis=args.up_axis, overwrite=args.overwrite, progress=not args.no_progress)
+        up_axis=args.up_axis, overwrite=args.overwrite, progress=not args.no_progress,
+        skeleton_array=args.skeleton_array)
     counts = ", ".join(f"{topic}: {n}" for topic, n in result.counts.items())
     tracks = len({s.track_id for s in result.segments})
     print(f"wrote {result.path} ({result.storage}): {len(result.segments)} clip segments on {tracks} "

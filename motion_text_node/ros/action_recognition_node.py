@@ -1,8 +1,11 @@
 """action_recognition_node: skeleton streams in, recognized action labels out.
 
-Subscribes to ``skeleton`` (motion_text_interfaces/Skeleton; or geometry_msgs/PoseArray, or the Azure Kinect
-body tracker's visualization_msgs/MarkerArray, by the ``input_type`` parameter), publishes ``actions``
-(ActionLabel), ``action_text`` (std_msgs/String) and ``diagnostics``. All logic lives in
+Subscribes to ``skeleton`` (motion_text_interfaces/Skeleton; or SkeletonArray, every person of a camera frame in
+one message; or geometry_msgs/PoseArray, or the Azure Kinect body tracker's visualization_msgs/MarkerArray, by the
+``input_type`` parameter), publishes ``actions`` (ActionLabel per track) and/or ``action_array``
+(ActionLabelArray per inference round) by ``output_mode``, ``action_text`` (std_msgs/String) and ``diagnostics``.
+The windows due at once (all people of a frame) go through the motion encoder as one batch of at most
+``max_batch``. All logic lives in
 ``runtime.stream.StreamRecognizer``; this node converts messages and schedules inference. Its parameters and their
 rules are the table ``ros.parameters.RECOGNITION``: a bad start value ends the process with one error line, a bad
 run-time change is refused with the reason, and an accepted one takes effect (input changes re-subscribe).
@@ -17,7 +20,7 @@ import threading
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray
-from motion_text_interfaces.msg import ActionLabel, Skeleton
+from motion_text_interfaces.msg import ActionLabel, ActionLabelArray, Skeleton, SkeletonArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.parameter import Parameter
@@ -48,6 +51,8 @@ from motion_text_node.runtime.stream import Rejections, SequenceGaps, StreamConf
 from motion_text_node.runtime.text_input import is_blank, shown
 
 KINECT_JOINTS_PER_BODY = 32
+#: Most skeletons one SkeletonArray may carry (a message beyond it is rejected whole, before any conversion).
+MAX_SKELETONS_PER_ARRAY = 1000
 #: While no track is due, the inference worker still wakes this often (s) to drop silent tracks.
 HOUSEKEEPING_PERIOD_S = 0.1
 
@@ -106,6 +111,7 @@ class ActionRecognitionNode(ManagedNode):
         self.recognizer = StreamRecognizer(runtime, self._stream_config())
         self.actions_pub = self.create_lifecycle_publisher(ActionLabel, "actions", 100)
         self.text_pub = self.create_lifecycle_publisher(String, "action_text", 100)
+        self.array_pub = self.create_lifecycle_publisher(ActionLabelArray, "action_array", 100)
         self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "diagnostics", 10)
         enc = runtime.motion_encoder
         self.get_logger().info(f"model {runtime.bundle.meta.get('model_version')} ({enc.precision} motion encoder) "
@@ -124,8 +130,9 @@ class ActionRecognitionNode(ManagedNode):
         def value(name: str):
             return values[name] if name in values else self.p(name)
 
-        handlers = {"skeleton": (Skeleton, self._on_skeleton), "pose_array": (PoseArray, self._on_pose_array),
-                    "kinect_markers": (MarkerArray, self._on_markers)}
+        handlers = {"skeleton": (Skeleton, self._on_skeleton), "skeleton_array": (SkeletonArray,
+                                                                                 self._on_skeleton_array),
+                    "pose_array": (PoseArray, self._on_pose_array), "kinect_markers": (MarkerArray, self._on_markers)}
         self._msg_type, self._handler = handlers[value("input_type")]
         self.gaps.last = None  # a new subscription: a new sequence baseline
         qos = qos_profile(value("qos_reliability"), value("qos_depth"))
@@ -193,7 +200,7 @@ class ActionRecognitionNode(ManagedNode):
             self.throttle.warn(category, f"inference failed: {shown(str(exc), 200)}")
 
     def release(self) -> None:
-        for pub in (self.actions_pub, self.text_pub, self.diag_pub):
+        for pub in (self.actions_pub, self.text_pub, self.array_pub, self.diag_pub):
             self.destroy_lifecycle_publisher(pub)
         self.recognizer = None
 
@@ -264,22 +271,31 @@ class ActionRecognitionNode(ManagedNode):
         return sub is not None and sub.get_publisher_count() == 1
 
     def _add(self, frame: SkeletonFrame) -> None:
+        """One frame in; recognized at once when its track is due."""
+        if self._take(frame):
+            self._recognize_due()
+
+    def _take(self, frame: SkeletonFrame) -> bool:
+        """Buffer one frame; whether its track is now due. A frame that cannot be used is counted."""
         self.received += 1
         try:
-            if self.recognizer.add_frame(frame):
-                # Idle worker: recognize right here (no thread hand-off on the latency path). Busy worker: let
-                # it batch this track with the others once it is done.
-                if self._infer_lock.acquire(blocking=False):
-                    try:
-                        self._infer_safely()
-                    finally:
-                        self._infer_lock.release()
-                else:
-                    self._wake.set()
+            return self.recognizer.add_frame(frame)
         except UserError as exc:
             category = self.rejected.add(str(exc))
             self.throttle.warn(category, f"rejected skeleton from track '{shown(frame.track_id, SHOWN_TRACK_CHARS)}'"
                                          f": {shown(str(exc), 200)}")
+            return False
+
+    def _recognize_due(self) -> None:
+        """Idle worker: recognize right here (no thread hand-off on the latency path). Busy worker: let it batch
+        these tracks with the others once it is done."""
+        if self._infer_lock.acquire(blocking=False):
+            try:
+                self._infer_safely()
+            finally:
+                self._infer_lock.release()
+        else:
+            self._wake.set()
 
     def _reject(self, reason: str) -> None:
         """Count a message that never became a frame (its reason under a fixed category)."""
@@ -294,6 +310,31 @@ class ActionRecognitionNode(ManagedNode):
             self._reject(str(exc))
             return
         self._add(frame)
+
+    def _on_skeleton_array(self, msg: SkeletonArray) -> None:
+        """Every person of one camera frame: all buffered first, then the due ones recognized in one round."""
+        if len(msg.skeletons) > MAX_SKELETONS_PER_ARRAY:
+            self._reject(f"{len(msg.skeletons)} skeletons in one array is more than the {MAX_SKELETONS_PER_ARRAY} "
+                         "an array may have")
+            return
+        stamp, frame_id = msg.header.stamp, msg.header.frame_id
+        due = False
+        for skel in msg.skeletons:
+            if not skel.track_id:
+                self._reject("empty track_id in a skeleton array (people of one frame need their own ids)")
+                continue
+            if skel.header.stamp.sec == 0 and skel.header.stamp.nanosec == 0:
+                skel.header.stamp = stamp
+            if not skel.header.frame_id:
+                skel.header.frame_id = frame_id
+            try:
+                frame = skeleton_msg_to_frame(skel)
+            except UserError as exc:
+                self._reject(str(exc))
+                continue
+            due = self._take(frame) or due
+        if due:
+            self._recognize_due()
 
     def _on_pose_array(self, msg: PoseArray) -> None:
         import numpy as np
@@ -332,17 +373,40 @@ class ActionRecognitionNode(ManagedNode):
         if rec is None:
             return
         rec.drop_silent()
-        for r in rec.run_due():
-            msg = ActionLabel()
-            msg.header.stamp = self.get_clock().now().to_msg()
-            msg.header.frame_id = r.frame_id
-            msg.track_id, msg.label, msg.score = r.track_id, r.label, r.score
-            msg.top_labels, msg.top_scores = r.top_labels, r.top_scores
-            msg.window_start.sec, msg.window_start.nanosec = sec_to_stamp_fields(r.window_start)
-            msg.window_end.sec, msg.window_end.nanosec = sec_to_stamp_fields(r.window_end)
-            self.actions_pub.publish(msg)
+        # Rounds of at most max_batch windows until no track is due; each track is due once per stride, so this
+        # ends after about tracks / max_batch rounds even while frames keep arriving.
+        for _ in range(len(rec.tracks) // max(rec.config.max_batch, 1) + 2):
+            results = rec.run_due()
+            if not results:
+                break
+            self._publish_round(results)
+
+    def _publish_round(self, results: list) -> None:
+        """One round's labels, as ``output_mode`` says: per track on actions, as one array on action_array."""
+        mode = self.p("output_mode")
+        stamp = self.get_clock().now().to_msg()
+        msgs = [self._label_msg(r, stamp) for r in results]
+        if mode in ("labels", "both"):
+            for msg in msgs:
+                self.actions_pub.publish(msg)
+        if mode in ("array", "both"):
+            arr = ActionLabelArray(labels=msgs)
+            arr.header.stamp, arr.header.frame_id = stamp, msgs[0].header.frame_id
+            self.array_pub.publish(arr)
+        for r in results:
             self.text_pub.publish(String(data=f"{r.track_id}: {r.label or '-'} ({r.score:.2f})"))
-            self.published += 1
+        self.published += len(results)
+
+    @staticmethod
+    def _label_msg(r, stamp) -> ActionLabel:
+        msg = ActionLabel()
+        msg.header.stamp = stamp
+        msg.header.frame_id = r.frame_id
+        msg.track_id, msg.label, msg.score = r.track_id, r.label, r.score
+        msg.top_labels, msg.top_scores = r.top_labels, r.top_scores
+        msg.window_start.sec, msg.window_start.nanosec = sec_to_stamp_fields(r.window_start)
+        msg.window_end.sec, msg.window_end.nanosec = sec_to_stamp_fields(r.window_end)
+        return msg
 
     def diagnostic_values(self) -> dict[str, object]:
         """The diagnostics key/values: bounded whatever the input (fixed rejection categories, one track's rate

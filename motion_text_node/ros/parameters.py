@@ -26,12 +26,14 @@ LIVE, IO, CONFIGURE, STARTUP = "live", "io", "configure", "startup"
 
 EXECUTORS = ("events", "single")
 QOS_RELIABILITIES = ("best_effort", "reliable")
-INPUT_TYPES = ("skeleton", "pose_array", "kinect_markers")
+INPUT_TYPES = ("skeleton", "skeleton_array", "pose_array", "kinect_markers")
+OUTPUT_MODES = ("labels", "array", "both")  # ActionLabel per track on actions, ActionLabelArray per round, both
 PROVIDERS = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "int8")  # runtime.encoders.PRECISIONS (not imported: that loads onnxruntime)
 UP_AXES = ("", "z", "y", "-y")  # skeleton.adapt.UP_AXIS_ROTATIONS, plus "" for the format's default
 #: Fields of runtime.stream.StreamConfig that are node parameters (applied to the recognizer at once).
-STREAM_FIELDS = ("stride_s", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s", "max_tracks")
+STREAM_FIELDS = ("stride_s", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s", "max_tracks",
+                 "max_batch")
 #: Largest params file read before rclpy.init (ours are under 2 kB).
 MAX_PARAMS_FILE_BYTES = 1_000_000
 MAX_TOPIC_CHARS = 200
@@ -147,6 +149,10 @@ RECOGNITION: dict[str, Param] = {
     "top_k": Param(5, "labels per ActionLabel", between(1, 1000)),
     "track_timeout_s": Param(2.0, "drop a track silent this long", between(0.05, 3600.0)),
     "max_tracks": Param(64, "tracks kept at once (a new one evicts the stalest)", between(1, 1000)),
+    "max_batch": Param(64, "windows recognized in one batched inference round at most (the tracks that waited "
+                           "longest go first; the others follow in the next round)", between(1, 1000)),
+    "output_mode": Param("labels", "labels: one ActionLabel per track on actions; array: one ActionLabelArray "
+                                   "per inference round on action_array; both", one_of(*OUTPUT_MODES)),
     "qos_reliability": Param("best_effort", "input QoS: best_effort (sensor data) or reliable",
                              one_of(*QOS_RELIABILITIES), IO),
     "qos_depth": Param(50, "input QoS depth", between(1, 10000), IO),
@@ -290,3 +296,26 @@ def ros_init_error(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     message = re.sub(r",? at /?[\w./-]+\.(?:c|cpp|h|hpp):\d+", "", message)
     return shown(message.replace("failed to initialize rcl: ", ""), 300)
+
+
+def markdown_table(table: dict[str, Param]) -> str:
+    """The parameters of one node as a Markdown table (the README's copy is checked against it by a test)."""
+    when = {LIVE: "at once", IO: "at once (re-subscribes / new timer)", CONFIGURE: "at the next configure",
+            STARTUP: "start-up only"}
+
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|")
+
+    def shown_default(value: object) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if value in ("", [""]):
+            return '""' if value == "" else "[]"
+        return str(value)
+
+    lines = ["| parameter | default | valid values | a change applies | what it does |", "|---|---|---|---|---|"]
+    for name, spec in table.items():
+        rule = spec.check.says.removeprefix("must be ") if spec.check else _kind_text(spec.kind)
+        lines.append(f"| `{name}` | `{shown_default(spec.default)}` | {cell(rule)} | {when[spec.applies]} | "
+                     f"{cell(spec.doc)} |")
+    return "\n".join(lines) + "\n"

@@ -46,6 +46,8 @@ PREFIX_CATEGORIES: tuple[tuple[str, str], ...] = (
 #: keys themselves and cannot choose the category.
 REJECTION_CATEGORIES: tuple[tuple[str, str], ...] = PREFIX_CATEGORIES + (
     ("empty skeleton", "empty skeleton"),
+    ("empty track_id", "empty track_id"),
+    ("skeletons in one array", "too many skeletons"),
     ("joints is more than", "too many joints"),
     ("joint_names for", "joint_names count"),
     ("confidences", "confidences count"),
@@ -78,6 +80,7 @@ class StreamConfig:
     track_timeout_s: float = 2.0  # wall-clock silence after which a track is dropped
     max_tracks: int = 64
     min_window_fraction: float = 0.25  # do not recognize before this fraction of a window is buffered
+    max_batch: int = 64  # windows in one inference round at most; the others wait for the next round
 
 
 @dataclass
@@ -103,7 +106,8 @@ class Track:
     positions: deque = field(default_factory=deque)
     valid: deque = field(default_factory=deque)
     last_arrival: float = 0.0
-    last_inferred: float = -np.inf
+    last_inferred: float = -np.inf  # capture time of the last recognized window's newest frame
+    inferred_at: float = -np.inf  # wall time (monotonic) of that recognition: who waited longest goes first
     smoothed: np.ndarray | None = None
     smoothed_for: object = None  # the LabelSet the smoothed scores belong to
     label: str = ""
@@ -278,22 +282,31 @@ class StreamRecognizer:
         return gone
 
     def _due_windows(self):
+        """The newest window of at most ``max_batch`` due tracks, those recognized longest ago first."""
         due = []
         with self._lock:
-            for tid, tr in self.tracks.items():
-                if not self._is_due(tr):
-                    continue
+            ready = [(tid, tr) for tid, tr in self.tracks.items() if self._is_due(tr)]
+            if len(ready) > self.config.max_batch:
+                ready = heapq.nsmallest(self.config.max_batch, ready, key=lambda item: item[1].inferred_at)
+            now = time.monotonic()
+            for tid, tr in ready:
                 end = tr.times[-1]
                 lo = bisect.bisect_left(tr.times, end - self.window_s)
                 times = np.array(tr.times[lo:])
                 pos = np.array(list(islice(tr.positions, lo, None)))
                 valid = np.array(list(islice(tr.valid, lo, None)))
-                tr.last_inferred = end
+                tr.last_inferred, tr.inferred_at = end, now
                 due.append((tid, times, pos, valid, tr.last_arrival))
         return due
 
+    def due_count(self) -> int:
+        """Tracks with a new stride of motion waiting to be recognized."""
+        with self._lock:
+            return sum(self._is_due(tr) for tr in self.tracks.values())
+
     def run_due(self) -> list[TrackResult]:
-        """Recognize every track with a new stride of motion (one batched ONNX call)."""
+        """One inference round: recognize up to ``max_batch`` tracks with a new stride of motion in one batched
+        ONNX call (call again while ``due_count()`` is not zero)."""
         due = self._due_windows()
         if not due:
             return []
