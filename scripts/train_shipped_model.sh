@@ -5,8 +5,10 @@
 #   3. the shipped model on every source (configs/merged.yaml), the same recipe without non-commercial data, and the
 #      supervised ST-GCN baseline on the same data;
 #   4. evaluation with every protocol, ONNX export, the motion library from all sources, the card.
-# Finished runs and reports are kept (delete runs/ and reports/ to start over). About 2 hours on 2 CPU cores; on a
+# Finished runs and reports are kept (delete runs/ and reports/ to start over). About 3 hours on 2 CPU cores; on a
 # GPU machine the same commands use CUDA. COMMERCIAL=1 ships the model trained without non-commercial data instead.
+# ABLATION="recipe base locked" runs (and puts on the card) only those variants of scripts/ablation.sh (default:
+# all of them, in its ORDER).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -21,7 +23,9 @@ NC_FREE="data.exclude_licences=[CC-BY-NC-4.0]"
 
 # shellcheck source=scripts/ablation.sh
 source scripts/ablation.sh
-for n in "${ORDER[@]}"; do
+read -r -a VARIANT_NAMES <<< "${ABLATION:-${ORDER[*]}}"
+for n in "${VARIANT_NAMES[@]}"; do
+  [ -n "${LABELS[$n]:-}" ] || { echo "ABLATION: unknown variant '$n' (known: ${ORDER[*]})" >&2; exit 2; }
   # shellcheck disable=SC2086
   train_and_evaluate "$n" ${VARIANTS[$n]}
 done
@@ -50,7 +54,7 @@ if [ "${COMMERCIAL:-0}" = 1 ]; then ship=merged_commercial other=merged other_na
 $MT export --checkpoint "runs/$ship" --out models
 $MT library build --data .cache/datasets/all --model models --motion-seconds 4
 ablation=()
-for n in "${ORDER[@]}"; do ablation+=("${LABELS[$n]}=reports/lobo_$n"); done
+for n in "${VARIANT_NAMES[@]}"; do ablation+=("${LABELS[$n]}=reports/lobo_$n"); done
 .venv/bin/python - "$ship" "$other" "$other_name" "${ablation[@]}" <<'EOF'
 import sys
 from motion_text_node.train.model_card import write_model_card
