@@ -205,8 +205,10 @@ def test_node_refuses_bad_label_parameters_and_keeps_its_labels(recognition_node
     assert node.recognizer.runtime.labels.labels == ["walk", "jump"]  # unchanged by the refusals
     ok = set_param(node, "labels_file", str(tmp_path / "labels"))
     assert ok.successful, ok.reason
+    assert node.label_switcher.wait(60)  # embedded in the background, then installed
     assert node.recognizer.runtime.labels.labels == ["sit down", "look: left"]
     assert set_param(node, "labels", ["kick", "Kick", "punch"]).successful
+    assert node.label_switcher.wait(60)
     assert node.recognizer.runtime.labels.labels == ["kick", "punch"]
     # While `labels` overrides the file, a bad labels_file is still refused (it would fail once labels is cleared).
     assert "label file not found" in set_param(node, "labels_file", str(tmp_path / "gone.txt")).reason
@@ -307,3 +309,52 @@ def test_recognizer_names_scores_with_the_label_set_they_were_computed_with(tiny
     assert res.label == "run" and set(res.top_labels) == {"walk", "run"}
     res = rec._decide("p", tr, np.array([0.1, 0.2, 0.8], np.float32), 1.0, 2.0, 1.0, rt.labels.current)
     assert res.label == "wave" and tr.smoothed.tolist() == pytest.approx([0.1, 0.2, 0.8])
+
+
+def test_new_labels_are_embedded_off_the_intake_path(tiny_model_dir, cmu_cache) -> None:
+    """Issue 14, finding 17: while a large label set embeds, frames are taken and recognized with the old labels;
+    the newest request wins (one asked for meanwhile and then superseded is never installed); a set that fails
+    to embed leaves the old one in place and is reported."""
+    import threading
+
+    from motion_text_node.data.cache import DatasetCache
+    from motion_text_node.ros.conversions import SkeletonFrame
+    from motion_text_node.runtime.engine import MotionTextRuntime
+    from motion_text_node.runtime.label_bank import LabelSwitcher
+    from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
+
+    rt = MotionTextRuntime(tiny_model_dir, labels="walk, run", library=None, providers="cpu")
+    rec = StreamRecognizer(rt, StreamConfig(stride_s=1 / 3))
+    walk = DatasetCache(cmu_cache).clip("12_01").motion.positions
+    encoder, real_encode = rt.labels.text_encoder, rt.labels.text_encoder.encode
+    started, release = threading.Event(), threading.Event()
+
+    def held_encode(texts):  # the first big set blocks until the test has checked intake
+        if any("number" in t for t in texts):
+            started.set()
+            assert release.wait(60)
+        if any("explode" in t for t in texts):
+            raise RuntimeError("encoder failed")
+        return real_encode(texts)
+
+    encoder.encode = held_encode
+    done = []
+    switcher = LabelSwitcher(rec.reset_labels, lambda labels, error: done.append((labels[0], error)))
+    switcher.request([f"action number {i}" for i in range(300)])
+    assert started.wait(30) and switcher.pending
+    results = []
+    for k in range(60):  # two seconds of motion while the new labels are embedding
+        assert rec.add_frame(SkeletonFrame(100 + k / 30, "p", "smpl22", [], walk[k], None, "z"), arrival=k / 30) \
+            in (True, False)
+        results += rec.run_due()
+    assert len(results) >= 4 and all(set(r.top_labels) == {"walk", "run"} for r in results)
+    switcher.request(["sit down", "wave"])  # superseded before it is embedded
+    switcher.request(["jump", "kick"])
+    release.set()
+    assert switcher.wait(60)
+    assert rt.labels.labels == ["jump", "kick"]
+    assert done == [("action number 0", None), ("jump", None)]
+    switcher.request(["explode"])
+    assert switcher.wait(60)
+    assert done[-1][0] == "explode" and "encoder failed" in done[-1][1]
+    assert rt.labels.labels == ["jump", "kick"]  # the old set stays

@@ -46,7 +46,7 @@ from motion_text_node.ros.conversions import (
     stamp_to_sec,
 )
 from motion_text_node.ros.parameters import IO, RECOGNITION, STREAM_FIELDS, check_changes
-from motion_text_node.runtime.label_bank import labels_from_file, parse_labels
+from motion_text_node.runtime.label_bank import LabelSwitcher, labels_from_file, parse_labels
 from motion_text_node.runtime.stream import Rejections, SequenceGaps, StreamConfig, StreamRecognizer
 from motion_text_node.runtime.text_input import is_blank, shown
 
@@ -109,6 +109,7 @@ class ActionRecognitionNode(ManagedNode):
                                     providers=self.p("providers"), threads=int(self.p("threads")),
                                     precision=self.p("precision"))
         self.recognizer = StreamRecognizer(runtime, self._stream_config())
+        self.label_switcher = LabelSwitcher(self.recognizer.reset_labels, self._labels_installed)
         self.actions_pub = self.create_lifecycle_publisher(ActionLabel, "actions", 100)
         self.text_pub = self.create_lifecycle_publisher(String, "action_text", 100)
         self.array_pub = self.create_lifecycle_publisher(ActionLabelArray, "action_array", 100)
@@ -200,6 +201,7 @@ class ActionRecognitionNode(ManagedNode):
             self.throttle.warn(category, f"inference failed: {shown(str(exc), 200)}")
 
     def release(self) -> None:
+        self.label_switcher.wait(10.0)  # a label set still embedding lands in this recognizer, not a new one
         for pub in (self.actions_pub, self.text_pub, self.array_pub, self.diag_pub):
             self.destroy_lifecycle_publisher(pub)
         self.recognizer = None
@@ -238,8 +240,16 @@ class ActionRecognitionNode(ManagedNode):
             return
         if labels is None:
             raise UserError("no labels given (labels and labels_file are both empty)")
-        self.recognizer.reset_labels(labels)
-        self.get_logger().info(f"labels now: {', '.join(self.recognizer.runtime.labels.labels)}")
+        # Embedded off the parameter/intake thread; recognition keeps the current labels until they are ready.
+        self.label_switcher.request(labels)
+        self.get_logger().info(f"embedding {len(labels)} new labels; the current ones stay until they are ready")
+
+    def _labels_installed(self, labels: list[str], error: str | None) -> None:
+        if error is not None:
+            category = self.rejected.add(f"internal error embedding labels: {error}")
+            self.throttle.warn(category, f"new labels not installed, the old ones stay: {shown(error, 200)}")
+        else:
+            self.get_logger().info(f"labels now: {shown(', '.join(labels), 400)}")
 
     def _refuse(self, reason: str) -> SetParametersResult:
         """A refused parameter change: logged, and its reason returned to the caller; the node keeps running."""
@@ -417,6 +427,8 @@ class ActionRecognitionNode(ManagedNode):
                   "inference_ms_p50": f"{percentile_ms(rec.latencies_ms, 50) if rec else 0.0:.2f}",
                   "inference_ms_p95": f"{percentile_ms(rec.latencies_ms, 95) if rec else 0.0:.2f}",
                   "rejected_total": self.rejected.total,
+                  "labels": len(rec.runtime.labels.labels) if rec is not None else 0,
+                  "labels_pending": bool(rec is not None and self.label_switcher.pending),
                   "lost_before_intake": self.gaps.lost if self.p("executor") == "single" else "not observable "
                                         "(executor events)"}
         values.update({f"rate_hz/{shown(k, SHOWN_TRACK_CHARS)}": f"{v:.1f}" for k, v in rates.items()})

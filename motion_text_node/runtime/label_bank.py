@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,3 +176,56 @@ class LabelBank:
     def top_k(self, scores: np.ndarray, k: int) -> tuple[list[str], list[float]]:
         """The k best current labels of one (C,) score row, best first."""
         return self.current.top_k(scores, k)
+
+
+class LabelSwitcher:
+    """New label sets embedded in a worker thread and installed when ready, so a large set (1,000 labels take
+    seconds to embed on a CPU) never blocks message intake or the parameter service; recognition keeps the current
+    set until then. Requests made while one is embedding collapse to the newest (older ones are never installed).
+
+    ``install(labels)`` embeds and installs one set (``StreamRecognizer.reset_labels``); ``on_done(labels, error)``
+    is told the outcome of each installed or failed set (error None on success).
+    """
+
+    def __init__(self, install: Callable[[list[str]], None],
+                 on_done: Callable[[list[str], str | None], None] | None = None) -> None:
+        self._install = install
+        self._on_done = on_done or (lambda labels, error: None)
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._next: list[str] | None = None
+        self._thread: threading.Thread | None = None
+
+    def request(self, labels: list[str]) -> None:
+        """Install ``labels`` (already checked with ``parse_labels``) as soon as they are embedded."""
+        with self._lock:
+            self._next = list(labels)
+            self._idle.clear()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="label-embedding", daemon=True)
+                self._thread.start()
+
+    @property
+    def pending(self) -> bool:
+        """Whether a requested set is not installed yet."""
+        return not self._idle.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every requested set is installed (or failed); False on timeout."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                labels, self._next = self._next, None
+                if labels is None:
+                    self._thread = None
+                    self._idle.set()
+                    return
+            try:
+                self._install(labels)
+                error = None
+            except Exception as exc:  # noqa: BLE001 - reported to the node, which keeps the old labels
+                error = f"{type(exc).__name__}: {exc}"
+            self._on_done(labels, error)
