@@ -15,11 +15,12 @@ from motion_text_node.runtime.library import MotionLibrary
 
 def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | None = None) -> str:
     """p50/p95 of the motion encoder at the model's window length and T=60/150, batch 1/8: ONNX Runtime float32
-    and int8 (when the model has it) against torch eager (when a checkpoint is given), measured in the same run."""
+    and int8 (when the model has it) against torch eager, measured in the same run. Torch runs the checkpoint when
+    one is given, else the architecture of model.json with fresh weights (the same work per call)."""
     bundle = load_bundle(model_dir)
     enc = MotionEncoder(bundle, "cpu", threads, precision="fp32")
     enc8 = MotionEncoder(bundle, "cpu", threads, precision="int8") if bundle.int8_motion_path else None
-    torch_model = _torch_encoder(checkpoint, threads) if checkpoint else None
+    torch_model = _torch_encoder(checkpoint, threads) if checkpoint else _torch_encoder_of(bundle, threads)
     rows = []
     for t in sorted({bundle.norm.window_frames, 60, 150}):
         for b in (1, 8):
@@ -48,6 +49,24 @@ def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | N
     return render(f"Motion encoder latency (ms, {threads} thread(s))",
                   ["T", "batch", "ORT fp32 p50", "ORT fp32 p95", "ORT int8 p50", "ORT int8 p95",
                    "speed-up (fp32/int8 p50)", "torch p50", "torch p95", "speed-up (torch/ORT fp32 p50)"], rows)
+
+
+def _torch_encoder_of(bundle, threads: int):
+    """The motion encoder model.json describes, in torch eager with fresh weights (a fresh clone has no checkpoint;
+    the time of a forward pass depends on the architecture, not on the weights); None without torch."""
+    try:
+        import torch
+
+        from motion_text_node.model.contrastive import build_motion_encoder
+        from motion_text_node.train.config import load_config
+    except ImportError:
+        return None
+    config = bundle.meta.get("training", {}).get("config")
+    if not config:
+        return None
+    torch.set_num_threads(threads)
+    cfg = load_config(base=config)
+    return build_motion_encoder(cfg.model_config, cfg.norm).eval()
 
 
 def _torch_encoder(checkpoint: Path, threads: int):
