@@ -153,8 +153,8 @@ def test_describe_request_motions_are_bounded() -> None:
     refused, a sane clip still converts."""
     from motion_text_interfaces.msg import MotionClip
 
-    from motion_text_node.ros.conversions import SkeletonFrame
     from motion_text_node.ros.motion_retrieval_node import motion_from_clip, motion_from_frames
+    from motion_text_node.skeleton.frame import SkeletonFrame
 
     pose = standing()[0]
     frames = [SkeletonFrame(1e4 * k, "q", "smpl22", [], pose, None, "z") for k in range(10)]

@@ -318,10 +318,10 @@ def test_new_labels_are_embedded_off_the_intake_path(tiny_model_dir, cmu_cache) 
     import threading
 
     from motion_text_node.data.cache import DatasetCache
-    from motion_text_node.ros.conversions import SkeletonFrame
     from motion_text_node.runtime.engine import MotionTextRuntime
     from motion_text_node.runtime.label_bank import LabelSwitcher
     from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
+    from motion_text_node.skeleton.frame import SkeletonFrame
 
     rt = MotionTextRuntime(tiny_model_dir, labels="walk, run", library=None, providers="cpu")
     rec = StreamRecognizer(rt, StreamConfig(stride_s=1 / 3))

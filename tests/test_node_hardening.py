@@ -16,7 +16,6 @@ from conftest import REPO
 from ros_helpers import spin_until
 
 from motion_text_node.errors import UserError
-from motion_text_node.ros.conversions import SkeletonFrame
 from motion_text_node.ros.parameters import (
     RECOGNITION,
     RETRIEVAL,
@@ -37,6 +36,7 @@ from motion_text_node.runtime.stream import (
     StreamRecognizer,
     Track,
 )
+from motion_text_node.skeleton.frame import SkeletonFrame
 
 NAN, INF = float("nan"), float("inf")
 #: The most diagnostics values a recognition node may publish with no track: fixed values plus one per category.

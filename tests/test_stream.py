@@ -8,9 +8,9 @@ import pytest
 
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.errors import UserError
-from motion_text_node.ros.conversions import SkeletonFrame
 from motion_text_node.runtime.engine import MotionTextRuntime
 from motion_text_node.runtime.stream import StreamConfig, StreamRecognizer
+from motion_text_node.skeleton.frame import SkeletonFrame
 
 
 @pytest.fixture(scope="module")

@@ -144,9 +144,9 @@ def measure_dds(model_dir, tracks: int, seconds: float = 10.0, threads: int = 1,
 
 def measure_in_process(model_dir, tracks: int, frames: int = 300, threads: int = 1) -> np.ndarray:
     """The same recognizer without DDS: add_frame for every track, then run_due; ms per triggered result."""
-    from motion_text_node.ros.conversions import SkeletonFrame
     from motion_text_node.runtime.engine import MotionTextRuntime
     from motion_text_node.runtime.stream import StreamRecognizer
+    from motion_text_node.skeleton.frame import SkeletonFrame
 
     rt = MotionTextRuntime(model_dir, library=None, providers="cpu", threads=threads)
     rec = StreamRecognizer(rt)

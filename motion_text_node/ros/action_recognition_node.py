@@ -39,20 +39,18 @@ from motion_text_node.ros.common import (
     run,
 )
 from motion_text_node.ros.conversions import (
-    MAX_JOINTS,
-    SkeletonFrame,
+    kinect_markers_to_frames,
+    pose_array_to_frame,
     sec_to_stamp_fields,
+    skeleton_array_to_frames,
     skeleton_msg_to_frame,
-    stamp_to_sec,
 )
 from motion_text_node.ros.parameters import IO, RECOGNITION, STREAM_FIELDS, check_changes
 from motion_text_node.runtime.label_bank import LabelSwitcher, labels_from_file, parse_labels
 from motion_text_node.runtime.stream import Rejections, SequenceGaps, StreamConfig, StreamRecognizer
 from motion_text_node.runtime.text_input import is_blank, shown
+from motion_text_node.skeleton.frame import SkeletonFrame
 
-KINECT_JOINTS_PER_BODY = 32
-#: Most skeletons one SkeletonArray may carry (a message beyond it is rejected whole, before any conversion).
-MAX_SKELETONS_PER_ARRAY = 1000
 #: While no track is due, the inference worker still wakes this often (s) to drop silent tracks.
 HOUSEKEEPING_PERIOD_S = 0.1
 
@@ -323,59 +321,36 @@ class ActionRecognitionNode(ManagedNode):
 
     def _on_skeleton_array(self, msg: SkeletonArray) -> None:
         """Every person of one camera frame: all buffered first, then the due ones recognized in one round."""
-        if len(msg.skeletons) > MAX_SKELETONS_PER_ARRAY:
-            self._reject(f"{len(msg.skeletons)} skeletons in one array is more than the {MAX_SKELETONS_PER_ARRAY} "
-                         "an array may have")
+        try:
+            frames, rejected = skeleton_array_to_frames(msg)
+        except UserError as exc:
+            self._reject(str(exc))
             return
-        stamp, frame_id = msg.header.stamp, msg.header.frame_id
+        for reason in rejected:
+            self._reject(reason)
         due = False
-        for skel in msg.skeletons:
-            if not skel.track_id:
-                self._reject("empty track_id in a skeleton array (people of one frame need their own ids)")
-                continue
-            if skel.header.stamp.sec == 0 and skel.header.stamp.nanosec == 0:
-                skel.header.stamp = stamp
-            if not skel.header.frame_id:
-                skel.header.frame_id = frame_id
-            try:
-                frame = skeleton_msg_to_frame(skel)
-            except UserError as exc:
-                self._reject(str(exc))
-                continue
+        for frame in frames:
             due = self._take(frame) or due
         if due:
             self._recognize_due()
 
     def _on_pose_array(self, msg: PoseArray) -> None:
-        import numpy as np
-
-        names = [n for n in self.p("joint_names") or [] if n]
-        if not msg.poses:
-            self._reject("empty skeleton (no positions)")
+        try:
+            frame = pose_array_to_frame(msg, self.p("track_id"), self.p("skeleton_format"),
+                                        list(self.p("joint_names") or []), self.p("up_axis"))
+        except UserError as exc:
+            self._reject(str(exc))
             return
-        if len(msg.poses) > MAX_JOINTS:
-            self._reject(f"{len(msg.poses)} joints is more than the {MAX_JOINTS} a skeleton may have")
-            return
-        pos = np.array([(p.position.x, p.position.y, p.position.z) for p in msg.poses], dtype=np.float32)
-        self._add(SkeletonFrame(stamp_to_sec(msg.header.stamp), self.p("track_id"), self.p("skeleton_format"),
-                                names, pos, None, self.p("up_axis"), msg.header.frame_id))
+        self._add(frame)
 
     def _on_markers(self, msg: MarkerArray) -> None:
-        import numpy as np
-
-        bodies: dict[int, dict] = {}
-        for m in msg.markers:
-            body, joint = divmod(int(m.id), 100)
-            if joint >= KINECT_JOINTS_PER_BODY:
-                continue
-            b = bodies.setdefault(body, {"pos": np.full((KINECT_JOINTS_PER_BODY, 3), np.nan, np.float32),
-                                         "stamp": stamp_to_sec(m.header.stamp), "frame": m.header.frame_id})
-            b["pos"][joint] = (m.pose.position.x, m.pose.position.y, m.pose.position.z)
-        if not bodies:
-            self._reject("marker array without body joints")
-        for body, b in bodies.items():
-            self._add(SkeletonFrame(b["stamp"], f"body_{body}", "kinect32", [], b["pos"], None,
-                                    self.p("up_axis") or "-y", b["frame"]))
+        try:
+            frames = kinect_markers_to_frames(msg, self.p("up_axis"))
+        except UserError as exc:
+            self._reject(str(exc))
+            return
+        for frame in frames:
+            self._add(frame)
 
     # --- inference and output ------------------------------------------------------------------------------
     def _infer(self) -> None:

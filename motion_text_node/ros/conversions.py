@@ -5,28 +5,13 @@ No rclpy import here, so bag tools and tests use it without a ROS graph.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from motion_text_node.errors import UserError
+from motion_text_node.skeleton.frame import SkeletonFrame
 
 #: Largest joint count a message may carry (rejects absurd messages before allocating for them).
 MAX_JOINTS = 256
-
-
-@dataclass
-class SkeletonFrame:
-    """One Skeleton message as arrays."""
-
-    stamp: float  # seconds (header.stamp)
-    track_id: str
-    skeleton_format: str
-    joint_names: list[str]
-    positions: np.ndarray  # (J, 3) float32
-    confidences: np.ndarray | None  # (J,) float32 or None
-    up_axis: str
-    frame_id: str = ""
 
 
 def stamp_to_sec(stamp) -> float:
@@ -59,6 +44,67 @@ def skeleton_msg_to_frame(msg) -> SkeletonFrame:
     pos = np.array([(p.x, p.y, p.z) for p in msg.positions], dtype=np.float32)
     return SkeletonFrame(stamp_to_sec(msg.header.stamp), str(msg.track_id), str(msg.skeleton_format or "custom"),
                          names, pos, conf, str(msg.up_axis or ""), str(msg.header.frame_id))
+
+
+#: Most skeletons one SkeletonArray may carry (a message beyond it is rejected whole, before any conversion).
+MAX_SKELETONS_PER_ARRAY = 1000
+#: Joints per body in the Azure Kinect body tracker's MarkerArray (marker id = body * 100 + joint).
+KINECT_JOINTS_PER_BODY = 32
+
+
+def skeleton_array_to_frames(msg) -> tuple[list[SkeletonFrame], list[str]]:
+    """A SkeletonArray's people as frames, and the reasons its unusable entries were rejected (the others still
+    count). A skeleton with a zero stamp or an empty frame_id takes the array's; an empty track_id is rejected.
+    UserError for an array of more than MAX_SKELETONS_PER_ARRAY skeletons (nothing of it is used)."""
+    if len(msg.skeletons) > MAX_SKELETONS_PER_ARRAY:
+        raise UserError(f"{len(msg.skeletons)} skeletons in one array is more than the {MAX_SKELETONS_PER_ARRAY} "
+                        "an array may have")
+    array_stamp = stamp_to_sec(msg.header.stamp)
+    frames, rejected = [], []
+    for skel in msg.skeletons:
+        if not skel.track_id:
+            rejected.append("empty track_id in a skeleton array (people of one frame need their own ids)")
+            continue
+        try:
+            frame = skeleton_msg_to_frame(skel)
+        except UserError as exc:
+            rejected.append(str(exc))
+            continue
+        if frame.stamp == 0.0:
+            frame.stamp = array_stamp
+        frame.frame_id = frame.frame_id or str(msg.header.frame_id)
+        frames.append(frame)
+    return frames, rejected
+
+
+def pose_array_to_frame(msg, track_id: str, skeleton_format: str, joint_names: list[str],
+                        up_axis: str) -> SkeletonFrame:
+    """A geometry_msgs/PoseArray (one pose per joint, positions only) as a frame of the given format; UserError
+    for an empty or oversized one."""
+    if not msg.poses:
+        raise UserError("empty skeleton (no positions)")
+    if len(msg.poses) > MAX_JOINTS:
+        raise UserError(f"{len(msg.poses)} joints is more than the {MAX_JOINTS} a skeleton may have")
+    pos = np.array([(p.position.x, p.position.y, p.position.z) for p in msg.poses], dtype=np.float32)
+    return SkeletonFrame(stamp_to_sec(msg.header.stamp), track_id, skeleton_format, [n for n in joint_names if n],
+                         pos, None, up_axis, str(msg.header.frame_id))
+
+
+def kinect_markers_to_frames(msg, up_axis: str = "") -> list[SkeletonFrame]:
+    """The Azure Kinect body tracker's visualization MarkerArray (marker id = body * 100 + joint) as one kinect32
+    frame per body (track ``body_<n>``; joints without a marker are missing); UserError when it holds no joint."""
+    bodies: dict[int, dict] = {}
+    for m in msg.markers:
+        body, joint = divmod(int(m.id), 100)
+        if joint >= KINECT_JOINTS_PER_BODY:
+            continue
+        b = bodies.setdefault(body, {"pos": np.full((KINECT_JOINTS_PER_BODY, 3), np.nan, np.float32),
+                                     "stamp": stamp_to_sec(m.header.stamp), "frame": str(m.header.frame_id)})
+        b["pos"][joint] = (m.pose.position.x, m.pose.position.y, m.pose.position.z)
+    if not bodies:
+        raise UserError("marker array without body joints")
+    return [SkeletonFrame(b["stamp"], f"body_{body}", "kinect32", [], b["pos"], None, up_axis or "-y", b["frame"])
+            for body, b in bodies.items()]
 
 
 def fill_skeleton_msg(msg, point_type, stamp: float, track_id: str, positions: np.ndarray,

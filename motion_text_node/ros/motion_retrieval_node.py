@@ -28,11 +28,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from motion_text_node.errors import UserError
 from motion_text_node.ros.common import ManagedNode, diagnostic, model_dir_param, percentile_ms, run
-from motion_text_node.ros.conversions import SkeletonFrame, skeleton_msg_to_frame
+from motion_text_node.ros.conversions import skeleton_msg_to_frame
 from motion_text_node.ros.parameters import RETRIEVAL, check_changes
 from motion_text_node.runtime.text_input import is_blank, strip_invisible
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.canonical import CANONICAL_BONES, CANONICAL_JOINTS
+from motion_text_node.skeleton.frame import SkeletonFrame
 from motion_text_node.skeleton.motion import Motion, check_duration
 
 MAX_TEXT_CHARS = 2000

@@ -25,10 +25,10 @@ from itertools import islice
 import numpy as np
 
 from motion_text_node.errors import UserError
-from motion_text_node.ros.conversions import SkeletonFrame
 from motion_text_node.runtime.engine import MotionTextRuntime
 from motion_text_node.runtime.text_input import shown
 from motion_text_node.skeleton.adapt import to_canonical
+from motion_text_node.skeleton.frame import SkeletonFrame
 from motion_text_node.skeleton.resample import resample_times
 
 #: A frame stamped this far (s) behind the newest one means the sender's clock jumped back: start over.
