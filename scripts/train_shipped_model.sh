@@ -8,7 +8,8 @@
 # Finished runs and reports are kept (delete runs/ and reports/ to start over). About 3 hours on 2 CPU cores; on a
 # GPU machine the same commands use CUDA. COMMERCIAL=1 ships the model trained without non-commercial data instead.
 # ABLATION="recipe base locked" runs (and puts on the card) only those variants of scripts/ablation.sh (default:
-# all of them, in its ORDER).
+# all of them, in its ORDER). EXPERIMENTS: Markdown files appended to the card (default: the dated record of the
+# first full ablation, benchmarks/recipe_ablation_2026-12-02.md; EXPERIMENTS="" for none).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -55,7 +56,9 @@ $MT export --checkpoint "runs/$ship" --out models
 $MT library build --data .cache/datasets/all --model models --motion-seconds 4
 ablation=()
 for n in "${VARIANT_NAMES[@]}"; do ablation+=("${LABELS[$n]}=reports/lobo_$n"); done
-.venv/bin/python - "$ship" "$other" "$other_name" "${ablation[@]}" <<'EOF'
+EXPERIMENTS="${EXPERIMENTS-benchmarks/recipe_ablation_2026-12-02.md}" .venv/bin/python - "$ship" "$other" \
+  "$other_name" "${ablation[@]}" <<'EOF'
+import os
 import sys
 from motion_text_node.train.model_card import write_model_card
 
@@ -63,5 +66,6 @@ ship, other, other_name, *ablation = sys.argv[1:]
 print(write_model_card("models", f"runs/{ship}", f"reports/{ship}",
                        lobo={"source": "bandai", "seeds": "reports/lobo_recipe_seeds",
                              "ablation": dict(a.split("=", 1) for a in ablation)},
-                       compare={other_name: f"reports/{other}"}))
+                       compare={other_name: f"reports/{other}"},
+                       experiments=os.environ["EXPERIMENTS"].split()))
 EOF
