@@ -313,18 +313,18 @@ REFUSED = [("smoothing", NAN, "between 0 and 0.99"), ("smoothing", 2.0, "between
 
 def test_node_refuses_bad_run_time_values_and_applies_good_ones(recognition) -> None:
     node = recognition(stride_s=1)  # an integer where a number is expected: 1.0
-    assert node.p("stride_s") == 1.0 and node.recognizer.config.stride_s == 1.0
-    before = (node.recognizer.config, {name: node.p(name) for name, _, _ in REFUSED})
+    assert node.param("stride_s") == 1.0 and node.recognizer.config.stride_s == 1.0
+    before = (node.recognizer.config, {name: node.param(name) for name, _, _ in REFUSED})
     for name, value, message in REFUSED:
         result = set_param(node, name, value)
         assert not result.successful and message in result.reason, (name, value, result.reason)
-    assert (node.recognizer.config, {name: node.p(name) for name, _, _ in REFUSED}) == before  # nothing changed
+    assert (node.recognizer.config, {name: node.param(name) for name, _, _ in REFUSED}) == before  # nothing changed
     for name, value in (("smoothing", 0.0), ("smoothing", 0.5), ("stride_s", 2), ("max_tracks", 2),
                         ("track_timeout_s", 0.5), ("top_k", 1), ("min_score", -1.0), ("hysteresis", 0.1)):
         result = set_param(node, name, value)
         assert result.successful, (name, result.reason)
-        assert getattr(node.recognizer.config, name) == value and node.p(name) == value  # applied for real
-    assert isinstance(node.p("stride_s"), float)
+        assert getattr(node.recognizer.config, name) == value and node.param(name) == value  # applied for real
+    assert isinstance(node.param("stride_s"), float)
 
 
 def test_node_input_changes_re_subscribe_while_active(recognition) -> None:
@@ -413,7 +413,7 @@ def test_retrieval_node_refuses_bad_values_and_applies_good_ones(shipped_model, 
                                      ("autostart", True, "start-up")):
             result = set_param(node, name, value)
             assert not result.successful and message in result.reason, (name, result.reason)
-        assert set_param(node, "max_top_k", 3).successful and node.p("max_top_k") == 3
+        assert set_param(node, "max_top_k", 3).successful and node.param("max_top_k") == 3
         assert set_param(node, "diagnostics_period_s", 2).successful  # an integer: 2.0 s
         assert node._diag_timer.timer_period_ns == 2_000_000_000
     finally:

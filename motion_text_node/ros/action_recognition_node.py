@@ -91,21 +91,17 @@ class ActionRecognitionNode(ManagedNode):
         self._subscription = None
         self.add_on_set_parameters_callback(self._on_parameters)
 
-    def p(self, name: str):
-        """A parameter value."""
-        return self.get_parameter(name).value
-
     def _labels(self) -> list[str] | None:
         """The labels the parameters name (None: the model's own); UserError for a bad value."""
-        return labels_from_parameters(self.p("labels"), self.p("labels_file"))
+        return labels_from_parameters(self.param("labels"), self.param("labels_file"))
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def load(self) -> None:
         from motion_text_node.runtime.engine import MotionTextRuntime
 
-        runtime = MotionTextRuntime(model_dir_param(self.p("model_dir")), labels=self._labels(), library=None,
-                                    providers=self.p("providers"), threads=int(self.p("threads")),
-                                    precision=self.p("precision"))
+        runtime = MotionTextRuntime(model_dir_param(self.param("model_dir")), labels=self._labels(), library=None,
+                                    providers=self.param("providers"), threads=int(self.param("threads")),
+                                    precision=self.param("precision"))
         self.recognizer = StreamRecognizer(runtime, self._stream_config())
         self.label_switcher = LabelSwitcher(self.recognizer.reset_labels, self._labels_installed)
         self.actions_pub = self.create_lifecycle_publisher(ActionLabel, "actions", 100)
@@ -117,7 +113,7 @@ class ActionRecognitionNode(ManagedNode):
                                f"on {enc.providers[0]}; labels: {', '.join(runtime.labels.labels)}")
 
     def _stream_config(self) -> StreamConfig:
-        return StreamConfig(**{name: self.p(name) for name in STREAM_FIELDS})
+        return StreamConfig(**{name: self.param(name) for name in STREAM_FIELDS})
 
     def _create_io(self, values: dict[str, object]) -> list:
         """The input subscription and the diagnostics timer for parameter ``values`` (overriding the current ones).
@@ -127,7 +123,7 @@ class ActionRecognitionNode(ManagedNode):
         messages are counted). rclpy's EventsExecutor cannot pass message info.
         """
         def value(name: str):
-            return values[name] if name in values else self.p(name)
+            return values[name] if name in values else self.param(name)
 
         handlers = {"skeleton": (Skeleton, self._on_skeleton), "skeleton_array": (SkeletonArray,
                                                                                  self._on_skeleton_array),
@@ -135,7 +131,7 @@ class ActionRecognitionNode(ManagedNode):
         self._msg_type, self._handler = handlers[value("input_type")]
         self.gaps.last = None  # a new subscription: a new sequence baseline
         qos = qos_profile(value("qos_reliability"), value("qos_depth"))
-        intake = self._on_serialized_with_info if self.p("executor") == "single" else self._on_serialized
+        intake = self._on_serialized_with_info if self.param("executor") == "single" else self._on_serialized
         # Inference runs in its own thread (ONNX Runtime releases the GIL), so a slow inference never delays
         # message intake, and intake never waits for the executor to schedule a timer.
         self._subscription = self.create_subscription(self._msg_type, value("input_topic"), intake, qos,
@@ -219,7 +215,7 @@ class ActionRecognitionNode(ManagedNode):
             io = {k: v for k, v in changes.items() if PARAMETERS[k].applies == IO}
             if io and self._io:
                 self._restart_io(io)
-                self.get_logger().info(f"input now: {self._subscription.topic_name} ({self.p('input_type')})")
+                self.get_logger().info(f"input now: {self._subscription.topic_name} ({self.param('input_type')})")
         except (UserError, ValueError, TypeError) as exc:
             return self._refuse(str(exc))
         except Exception as exc:  # a parameter change must never take the node down
@@ -232,8 +228,8 @@ class ActionRecognitionNode(ManagedNode):
         new_file = values.get("labels_file")
         if isinstance(new_file, str) and not is_blank(new_file):
             labels_from_file(new_file)  # a bad file is refused even while `labels` overrides it
-        labels = labels_from_parameters(values.get("labels", self.p("labels")),
-                                        values.get("labels_file", self.p("labels_file")))
+        labels = labels_from_parameters(values.get("labels", self.param("labels")),
+                                        values.get("labels_file", self.param("labels_file")))
         if self.recognizer is None:
             return
         if labels is None:
@@ -336,8 +332,8 @@ class ActionRecognitionNode(ManagedNode):
 
     def _on_pose_array(self, msg: PoseArray) -> None:
         try:
-            frame = pose_array_to_frame(msg, self.p("track_id"), self.p("skeleton_format"),
-                                        list(self.p("joint_names") or []), self.p("up_axis"))
+            frame = pose_array_to_frame(msg, self.param("track_id"), self.param("skeleton_format"),
+                                        list(self.param("joint_names") or []), self.param("up_axis"))
         except UserError as exc:
             self._reject(str(exc))
             return
@@ -345,7 +341,7 @@ class ActionRecognitionNode(ManagedNode):
 
     def _on_markers(self, msg: MarkerArray) -> None:
         try:
-            frames = kinect_markers_to_frames(msg, self.p("up_axis"))
+            frames = kinect_markers_to_frames(msg, self.param("up_axis"))
         except UserError as exc:
             self._reject(str(exc))
             return
@@ -368,7 +364,7 @@ class ActionRecognitionNode(ManagedNode):
 
     def _publish_round(self, results: list) -> None:
         """One round's labels, as ``output_mode`` says: per track on actions, as one array on action_array."""
-        mode = self.p("output_mode")
+        mode = self.param("output_mode")
         stamp = self.get_clock().now().to_msg()
         msgs = [self._label_msg(r, stamp) for r in results]
         if mode in ("labels", "both"):
@@ -404,7 +400,7 @@ class ActionRecognitionNode(ManagedNode):
                   "rejected_total": self.rejected.total,
                   "labels": len(rec.runtime.labels.labels) if rec is not None else 0,
                   "labels_pending": bool(rec is not None and self.label_switcher.pending),
-                  "lost_before_intake": self.gaps.lost if self.p("executor") == "single" else "not observable "
+                  "lost_before_intake": self.gaps.lost if self.param("executor") == "single" else "not observable "
                                         "(executor events)"}
         values.update({f"rate_hz/{shown(k, SHOWN_TRACK_CHARS)}": f"{v:.1f}" for k, v in rates.items()})
         values.update({f"rejected/{k}": v for k, v in sorted(self.rejected.counts.items())})

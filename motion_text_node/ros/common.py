@@ -65,6 +65,10 @@ def diagnostic(node_name: str, hardware_id: str, level: int, message: str, value
 class ManagedNode(LifecycleNode):
     """Lifecycle node base: ``configure`` loads (``load``), ``activate`` starts I/O (``start``)."""
 
+    def param(self, name: str):
+        """The current value of one of the node's parameters."""
+        return self.get_parameter(name).value
+
     #: The node's name (also in start-up errors raised before the node exists).
     NAME = "node"
     #: Set by ``autostart``: ``run`` prints the one error line itself, so a failed transition logs nothing.

@@ -118,16 +118,13 @@ class MotionRetrievalNode(ManagedNode):
         self._playback: tuple[np.ndarray, float, float] | None = None
         self.add_on_set_parameters_callback(self._on_parameters)
 
-    def p(self, name: str):
-        return self.get_parameter(name).value
-
     def load(self) -> None:
         from motion_text_node.runtime.engine import MotionTextRuntime
 
-        self.runtime = MotionTextRuntime(model_dir_param(self.p("model_dir")), library=None,
-                                         providers=self.p("providers"), threads=int(self.p("threads")),
-                                         precision=self.p("precision"))
-        self._load_library(self.p("library"))
+        self.runtime = MotionTextRuntime(model_dir_param(self.param("model_dir")), library=None,
+                                         providers=self.param("providers"), threads=int(self.param("threads")),
+                                         precision=self.param("precision"))
+        self._load_library(self.param("library"))
         if self.runtime.library is None:
             raise UserError(self.library_error or "no motion library")
         self.clip_pub = self.create_lifecycle_publisher(MotionClip, "retrieved_motion", 10)
@@ -159,7 +156,7 @@ class MotionRetrievalNode(ManagedNode):
             self.create_service(Trigger, "reload_library", self._on_reload),
             self.create_timer(1.0 / 30.0, self._play_markers),
         ]
-        self._diag_timer = self.create_timer(float(self.p("diagnostics_period_s")), self._publish_diagnostics)
+        self._diag_timer = self.create_timer(float(self.param("diagnostics_period_s")), self._publish_diagnostics)
 
     def stop(self) -> None:
         for entity in self._io:
@@ -198,7 +195,7 @@ class MotionRetrievalNode(ManagedNode):
         return SetParametersResult(successful=False, reason=reason)
 
     def _check_top_k(self, top_k: int) -> None:
-        limit = int(self.p("max_top_k"))
+        limit = int(self.param("max_top_k"))
         if not 1 <= top_k <= limit:
             raise UserError(f"top_k must be between 1 and {limit}, got {top_k}")
 
@@ -219,7 +216,7 @@ class MotionRetrievalNode(ManagedNode):
                                              h.score, not request.omit_positions, h.source, h.licence) for h in hits]
             response.success, response.message = True, f"{len(hits)} motions"
             self.counts["retrieve_ok"] += 1
-            if hits and self.p("publish_best"):
+            if hits and self.param("publish_best"):
                 best = lib.motion(hits[0].index)
                 self.clip_pub.publish(clip_message(hits[0].clip_id, hits[0].description,
                                                    float(lib.fps[hits[0].index]), best, hits[0].score,
@@ -272,20 +269,20 @@ class MotionRetrievalNode(ManagedNode):
         return response
 
     def _on_reload(self, request: Trigger.Request, response: Trigger.Response):
-        ok = self.runtime is not None and self._load_library(self.p("library"))
+        ok = self.runtime is not None and self._load_library(self.param("library"))
         response.success = bool(ok)
         response.message = f"{len(self.runtime.library)} motions" if ok else self.library_error
         return response
 
     def _play_markers(self) -> None:
-        if self._playback is None or not self.p("publish_best"):
+        if self._playback is None or not self.param("publish_best"):
             return
         pos, fps, t0 = self._playback
         k = int((time.monotonic() - t0) * fps)
         if k >= len(pos):
             self._playback = None
             return
-        self.marker_pub.publish(stick_figure(pos[k], self.p("marker_frame_id"), self.get_clock().now().to_msg()))
+        self.marker_pub.publish(stick_figure(pos[k], self.param("marker_frame_id"), self.get_clock().now().to_msg()))
 
     def _publish_diagnostics(self) -> None:
         values = {"library_size": len(self.runtime.library) if self.runtime and self.runtime.library else 0,
