@@ -776,3 +776,14 @@ def test_real_walks_have_no_stray_facts(cmu) -> None:
     for trial in ("02_01", "02_02", "07_01", "08_02", "09_01"):
         for w in _window_names(cmu(trial)):
             assert not {f for f in w if not f.startswith(("walk", "run"))}, (trial, w)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3, 5])
+def test_motions_shorter_than_any_rule_window_describe_without_error(frames: int) -> None:
+    """A describe_motion request may carry a handful of frames (found by the node fuzzer: the clap rule indexed
+    past the end of a 2-frame motion). Every rule must answer, even with nothing to say."""
+    pos = MOTIONS["wave_right"]()[:frames]
+    for fps in (FPS, 120.0):
+        facts = describe_window(pos, fps)
+        assert all(f.name for f in facts)
+        assert isinstance(list(caption_motion(Motion(pos, CANONICAL_JOINTS, fps), window_s=2.0, stride_s=1.0)), list)

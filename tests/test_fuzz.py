@@ -14,3 +14,16 @@ def test_no_generated_input_crashes(target) -> None:
     assert res["inputs"] == 200
     assert res.get("crashed", 0) == 0, res["crash_examples"]
     assert res.get("rejected", 0) > 0 and res["distinct_reasons"] >= 3  # the rejections explain themselves
+
+
+def test_nodes_survive_random_parameter_sets_and_service_requests(shipped_model) -> None:
+    """Issue 14's parameter/service fuzzer: every set is applied whole or refused whole with a reason, every
+    request answered; afterwards the recognition node still labels a walk and the retrieval node still answers."""
+    from motion_text_node.bench.fuzz_nodes import node_fuzz_counts
+
+    res = node_fuzz_counts(shipped_model, 60)
+    assert len(res) == 4
+    for path, r in res.items():
+        assert r["inputs"] == 60 and r.get("crashed", 0) == 0, (path, r["crash_examples"])
+        assert r["still_works"], path
+        assert r.get("rejected", 0) > 0 and r.get("accepted", 0) > 0, (path, r)  # both kinds were tried

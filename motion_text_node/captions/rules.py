@@ -1032,8 +1032,9 @@ def _clap(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
     head = b.joint("head")[:, 2]
     low = ((b.joint("left_wrist")[:, 2] - head <= t["max_above_head_m"])
            & (b.joint("right_wrist")[:, 2] - head <= t["max_above_head_m"]))
-    k = b.frames(t["close_speed_s"])
-    closing = (np.concatenate([np.full(k, -np.inf), d[:-k]]) - d) / (k / b.fps) >= t["min_close_speed_mps"]
+    k = max(1, b.frames(t["close_speed_s"]))
+    before = np.concatenate([np.full(min(k, len(d)), -np.inf), d[:max(len(d) - k, 0)]])  # d k frames earlier
+    closing = (before - d) / (k / b.fps) >= t["min_close_speed_mps"]
     claps = state_changes(state, to=-1) & ok & high & low & closing
     count = w.count(claps)
     return [Hit("clap", "clap the hands", None, ("clap their hands", "clap", "clap a few times"),

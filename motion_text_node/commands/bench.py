@@ -61,6 +61,10 @@ def run_bench(args: argparse.Namespace) -> int:
 
         tables.append(fuzz_table(args.fuzz_examples))
         print(tables[-1] + "\n", flush=True)
+        from motion_text_node.bench.fuzz_nodes import node_fuzz_table
+
+        tables.append(node_fuzz_table(args.model, max(args.fuzz_examples // 10, 1)))
+        print(tables[-1] + "\n", flush=True)
     if "retargeting" in suites:
         from motion_text_node.bench.retargeting import retargeting_table
 
