@@ -15,7 +15,7 @@ PACKAGE = "motion_text_node"
 #: code (runtime) stands on skeleton, captions and data only, so training, export (which checks its ONNX files
 #: with the runtime's encoders) and the tools sit above it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths"),
+    ("errors", "paths", "outputs"),
     ("skeleton",),
     ("captions", "viz"),
     ("data",),
