@@ -241,20 +241,23 @@ def _checker(fn, counts: Counter, reasons: Counter, crashes: list[str]):
     return check
 
 
+def run_target(strategy, fn, examples: int) -> tuple[Counter, Counter, list[str]]:
+    """``examples`` generated inputs through ``fn``: (outcome counts, rejection reasons, crash examples)."""
+    counts: Counter = Counter()
+    reasons: Counter = Counter()
+    crashes: list[str] = []
+    settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+             suppress_health_check=list(HealthCheck))(given(strategy)(_checker(fn, counts, reasons, crashes)))()
+    return counts, reasons, crashes
+
+
 def fuzz_counts(examples: int, targets: list[str] | None = None, seed: int = 0) -> dict[str, dict]:
     """Run ``examples`` generated inputs through each target; counts of accepted/rejected/crashed inputs."""
     out = {}
     for name, (strategy, fn) in TARGETS.items():
         if targets and name not in targets:
             continue
-        counts: Counter = Counter()
-        reasons: Counter = Counter()
-        crashes: list[str] = []
-
-        run = settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                       suppress_health_check=list(HealthCheck))(given(strategy)(_checker(fn, counts, reasons,
-                                                                                      crashes)))
-        run()
+        counts, reasons, crashes = run_target(strategy, fn, examples)
         out[name] = {**counts, "distinct_reasons": len(reasons), "crash_examples": crashes}
     return out
 

@@ -11,11 +11,9 @@ work: the recognition node recognizes a short walk, the retrieval node answers a
 from __future__ import annotations
 
 import math
-from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from motion_text_node.errors import UserError
@@ -222,7 +220,7 @@ def describe_call(node, fields: dict) -> None:
 def node_fuzz_counts(model_dir: str | Path, examples: int, seed: int = 0) -> dict[str, dict]:
     """Run ``examples`` generated inputs through each node path; accepted / rejected / crashed counts, and
     whether the nodes still worked afterwards."""
-    from motion_text_node.bench.fuzz import _checker
+    from motion_text_node.bench.fuzz import run_target
 
     out = {}
     with fuzzed_nodes(model_dir) as (rec, ret):
@@ -238,13 +236,7 @@ def node_fuzz_counts(model_dir: str | Path, examples: int, seed: int = 0) -> dic
             "describe_motion requests": (describe_requests(), lambda v: describe_call(ret, v), None),
         }
         for name, (strategy, target, health) in paths.items():
-            counts: Counter = Counter()
-            reasons: Counter = Counter()
-            crashes: list[str] = []
-            run = settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                           suppress_health_check=list(HealthCheck))(given(strategy)(_checker(target, counts, reasons,
-                                                                                          crashes)))
-            run()
+            counts, reasons, crashes = run_target(strategy, target, examples)
             alive = True
             try:
                 if health is not None:
