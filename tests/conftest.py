@@ -170,7 +170,7 @@ def shipped_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def test_split_library(shipped_model, cmu_cache, tmp_path_factory) -> Path:
+def held_out_library(shipped_model, cmu_cache, tmp_path_factory) -> Path:
     """A motion library of the held-out CMU test clips, embedded with the shipped model."""
     from motion_text_node.data.cache import DatasetCache
     from motion_text_node.runtime.engine import MotionTextRuntime, build_library

@@ -170,3 +170,17 @@ def test_cli_user_errors_are_one_line_without_traceback(tmp_path) -> None:
 def test_cache_index_is_plain_json(cmu_cache) -> None:
     index = json.loads((cmu_cache / "index.json").read_text())
     assert {"id", "offset", "length", "fps", "texts", "split", "subject", "segments"} <= set(index["clips"][0])
+
+
+def test_clip_action_label_follows_the_label_set() -> None:
+    """One rule for training classes and bag ground truth: "cmu" reads the description, "dataset" the clip's own
+    label, "either" its own label first (bags of mixed sources)."""
+    from motion_text_node.data.clip import Clip
+    from motion_text_node.data.labels import clip_action_label
+    from motion_text_node.skeleton.motion import Motion
+
+    still = Motion(np.zeros((4, 22, 3), np.float32), CANONICAL_JOINTS, 30.0)
+    labelled = Clip("a", still, ["a person walks forward"], label="wave")
+    plain = Clip("b", still, ["a person walks forward"])
+    assert [clip_action_label(labelled, s) for s in ("cmu", "dataset", "either")] == ["walk", "wave", "wave"]
+    assert [clip_action_label(plain, s) for s in ("cmu", "dataset", "either")] == ["walk", "", "walk"]

@@ -67,9 +67,9 @@ def test_corrupt_files_at_start_are_one_error_line(shipped_model, tmp_path) -> N
         assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-500:]
 
 
-def test_hostile_service_requests(shipped_model, test_split_library, ros_node, start_process) -> None:
+def test_hostile_service_requests(shipped_model, held_out_library, ros_node, start_process) -> None:
     node, executor = ros_node
-    start_process(node_cmd("motion_retrieval_node", f"model_dir:={shipped_model}", f"library:={test_split_library}"),
+    start_process(node_cmd("motion_retrieval_node", f"model_dir:={shipped_model}", f"library:={held_out_library}"),
                   ready_line="ready")
     client = node.create_client(RetrieveMotion, "retrieve_motion")
     assert client.wait_for_service(timeout_sec=30)

@@ -15,7 +15,8 @@ PACKAGE = "motion_text_node"
 #: code (runtime) stands on skeleton, captions and data only, so training, export (which checks its ONNX files
 #: with the runtime's encoders) and the tools sit above it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths", "outputs"),
+    ("errors", "paths"),
+    ("outputs",),  # output-path checks, raising errors.UserError
     ("skeleton",),
     ("captions", "viz"),
     ("data",),
@@ -29,8 +30,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("commands",),
     ("cli", "__init__", "__main__"),
 )
-#: Packages whose modules must load without these (the nodes and bag tools run where torch is not installed).
-TORCH_FREE = ("skeleton", "captions", "viz", "data", "runtime", "ros", "bag")
+#: Packages whose modules must load without these (the nodes, bag tools and benchmarks run where torch is not
+#: installed; the benchmarks that need torch import it when they run).
+TORCH_FREE = ("skeleton", "captions", "viz", "data", "runtime", "ros", "bag", "bench")
 HEAVY = ("torch", "transformers", "smplx")
 
 

@@ -172,12 +172,12 @@ def test_label_list_changes_at_run_time(shipped_model, cmu_cache, ros_node, star
     assert all(set(m.top_labels) <= set(new) for m in switched())
 
 
-def test_retrieval_and_description_services(shipped_model, test_split_library, cmu_cache, ros_node,
+def test_retrieval_and_description_services(shipped_model, held_out_library, cmu_cache, ros_node,
                                             start_process) -> None:
     node, executor = ros_node
     start_process([sys.executable, "-m", "motion_text_node.ros.motion_retrieval_node", "--ros-args",
-                   "-p", f"model_dir:={shipped_model}", "-p", f"library:={test_split_library}"], ready_line="ready")
-    lib = MotionLibrary.load(test_split_library)
+                   "-p", f"model_dir:={shipped_model}", "-p", f"library:={held_out_library}"], ready_line="ready")
+    lib = MotionLibrary.load(held_out_library)
     for text in ("climb ladder", "sit on stepstool, stand up"):
         res = call(node, executor, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text=text, top_k=3))
         assert res.success, res.message

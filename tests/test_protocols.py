@@ -11,7 +11,7 @@ from motion_text_node.cli import main as cli_main
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.skeleton.canonical import JOINT_INDEX as J
 from motion_text_node.skeleton.sensor import LEGS, MISSING_IN_15, fifteen_joints, jitter, lower_rate, tilt, upper_body
-from motion_text_node.train.evaluate import load_contrastive
+from motion_text_node.train.checkpoint import load_contrastive
 from motion_text_node.train.protocols import (
     laterality_on_recordings,
     source_protocols,

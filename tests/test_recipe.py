@@ -86,8 +86,8 @@ def test_recipe_trains_and_exports_a_locked_text_side_keeping_the_backbone(cmu_c
     model over a folder with the same backbone keeps the backbone file and writes no projection."""
     from motion_text_node.export.onnx_export import export_model
     from motion_text_node.runtime.engine import MotionTextRuntime
+    from motion_text_node.train.checkpoint import load_contrastive
     from motion_text_node.train.config import load_config
-    from motion_text_node.train.evaluate import load_contrastive
     from motion_text_node.train.trainer import Trainer
 
     common = [f"data.cache={cmu_cache}", "augment.sensor=0.5", "augment.side_negatives=true", "model.embed_dim=384",

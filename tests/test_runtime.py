@@ -96,7 +96,7 @@ def test_runtime_runs_without_torch(tiny_model_dir, cmu_cache) -> None:
 
 
 def test_runtime_matches_the_torch_model(tiny_run, tiny_model_dir, cmu_cache) -> None:
-    from motion_text_node.train.evaluate import load_contrastive
+    from motion_text_node.train.checkpoint import load_contrastive
 
     lm = load_contrastive(tiny_run)
     rt = MotionTextRuntime(tiny_model_dir, library=None, precision="fp32")
@@ -242,3 +242,22 @@ def test_providers_fall_back_to_cpu_without_a_gpu() -> None:
     assert choose_providers("auto") == ["CPUExecutionProvider"]
     with pytest.raises(UserError, match="no working CUDA"):
         choose_providers("cuda")
+
+
+def test_set_default_library_rewrites_only_that_field(shipped_model, tmp_path) -> None:
+    from motion_text_node.runtime.bundle import load_bundle, set_default_library
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in shipped_model.iterdir():
+        if f.is_file():
+            (folder / f.name).symlink_to(f)
+    (folder / "model.json").unlink()
+    (folder / "model.json").write_text((shipped_model / "model.json").read_text())
+    before = load_bundle(folder).meta
+    set_default_library(folder, tmp_path / "elsewhere" / "crowd_library.npz")
+    after = json.loads((folder / "model.json").read_text())
+    assert after["motion_library"] == "crowd_library.npz"
+    assert {k: v for k, v in after.items() if k != "motion_library"} == \
+        {k: v for k, v in before.items() if k != "motion_library"}
+    assert not list(folder.glob(".*.tmp"))

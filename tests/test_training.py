@@ -140,7 +140,8 @@ def test_evaluate_report_with_gcn_baseline(tiny_run, tiny_model_dir, cmu_cache, 
 
 def test_laterality_pairs_side_words_with_mirrored_motion(tiny_run, cmu_cache) -> None:
     from motion_text_node.data.cache import DatasetCache
-    from motion_text_node.train.evaluate import laterality_section, load_contrastive
+    from motion_text_node.train.checkpoint import load_contrastive
+    from motion_text_node.train.evaluate import laterality_section
 
     lm = load_contrastive(tiny_run)
     clip = DatasetCache(cmu_cache).clip("02_05")  # its HumanML3D captions name the right arm
@@ -203,7 +204,7 @@ def test_weight_decay_spares_biases_norms_and_temperature(cmu_cache, tmp_path) -
 
 
 def test_fine_tuned_text_layers_are_saved_and_used(cmu_cache, tmp_path) -> None:
-    from motion_text_node.train.evaluate import load_contrastive
+    from motion_text_node.train.checkpoint import load_contrastive
 
     config = load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "model.text_trainable_layers=1",
                                                            "optim.epochs=1", "optim.lr=0.01"])

@@ -36,8 +36,10 @@ import numpy as np
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import StoragePlugin, Writer
 
+from motion_text_node.bag.record import check_seconds
 from motion_text_node.bag.types import ACTION_LABEL_TYPE, SKELETON_ARRAY_TYPE, SKELETON_TYPE, typestore
 from motion_text_node.data.clip import Clip
+from motion_text_node.data.labels import clip_action_label
 from motion_text_node.errors import UserError
 
 SKELETON_TOPIC = "/skeleton"
@@ -47,6 +49,8 @@ GROUND_TRUTH_FILE = "ground_truth.json"
 #: Default stamp of the first frame (2023-11-14 22:13:20 UTC): fixed so converted bags are reproducible.
 DEFAULT_START_TIME = 1_700_000_000.0
 STORAGES = ("mcap", "sqlite3")
+#: Stamps must stay below this many seconds after the epoch: builtin_interfaces/Time.sec is an int32.
+MAX_STAMP_S = 2**31 - 1
 #: rosbag2 metadata version written (Jazzy's rosbag2 writes and reads version 9).
 BAG_VERSION = 9
 #: Name under which ``convert_to_bag`` parks the bag it replaces, inside its staging folder, until the swap.
@@ -90,13 +94,6 @@ class ConvertResult:
     def duration(self) -> float:
         """Seconds from the first to the last message."""
         return self.end_time - self.start_time
-
-
-def clip_label(clip: Clip) -> str:
-    """A clip's action label: its own label, else the CMU keyword class of its description ("" when none)."""
-    from motion_text_node.data.labels import cmu_action_label
-
-    return clip.label or cmu_action_label(clip.text)
 
 
 def _is_cache(path: Path) -> bool:
@@ -171,7 +168,8 @@ def _clip_messages(store, clip: Clip, start_ns: int, track_id: str, frame_id: st
     stamps = [start_ns + _ns(i / fps) for i in range(motion.num_frames)]
     text = clip.text
     label = ActionLabel(
-        header=Header(stamp=_time(store, stamps[0]), frame_id=frame_id), track_id=track_id, label=clip_label(clip),
+        header=Header(stamp=_time(store, stamps[0]), frame_id=frame_id), track_id=track_id,
+        label=clip_action_label(clip),
         score=1.0, top_labels=[text] if text else [],
         top_scores=np.ones(1 if text else 0, dtype=np.float32),
         window_start=_time(store, stamps[0]), window_end=_time(store, stamps[-1]))
@@ -197,8 +195,10 @@ def plan_tracks(clips: Sequence[Clip], *, tracks: int = 1, track_id: str | None 
     """
     if tracks < 1:
         raise UserError(f"--tracks must be at least 1, got {tracks}")
-    if gap < 0 or track_offset < 0:
-        raise UserError("--gap and --track-offset must not be negative")
+    for option, value in (("--start-time", start_time), ("--gap", gap), ("--track-offset", track_offset)):
+        if check_seconds(option, value) >= MAX_STAMP_S:  # finite, not negative, and a stamp a message can hold
+            raise UserError(f"{option} must be below {MAX_STAMP_S} s (builtin_interfaces/Time holds int32 seconds), "
+                            f"got {value}")
     if track_id is not None and tracks > 1:
         raise UserError("--track-id names the one track; with --tracks N the tracks are person_1..person_N")
     if track_id is not None and not track_id.strip():
@@ -211,9 +211,12 @@ def plan_tracks(clips: Sequence[Clip], *, tracks: int = 1, track_id: str | None 
         for clip in list(clips[rot:]) + list(clips[:rot]):
             n, fps = clip.motion.num_frames, float(clip.motion.fps)
             last_ns = t_ns + _ns((n - 1) / fps)
-            plan.append((clip, GroundTruthSegment(tid, clip.clip_id, clip_label(clip), clip.text, t_ns / 1e9,
+            plan.append((clip, GroundTruthSegment(tid, clip.clip_id, clip_action_label(clip), clip.text, t_ns / 1e9,
                                                   last_ns / 1e9, n, fps), t_ns))
             t_ns += _ns(n / fps) + _ns(gap)
+    if (last := max((seg.end for _, seg, _ in plan), default=0.0)) >= MAX_STAMP_S:
+        raise UserError(f"the last frame would be stamped {last:.0f} s after the epoch, past the {MAX_STAMP_S} s a "
+                        "builtin_interfaces/Time holds (2038-01-19): lower --start-time, --gap or --track-offset")
     return plan
 
 

@@ -19,6 +19,7 @@ from motion_text_node.bag.info import open_reader
 from motion_text_node.bag.integrity import BagDamage, CorruptBagError, checked_messages
 from motion_text_node.bag.types import SKELETON_TYPE, ensure_type
 from motion_text_node.errors import UserError
+from motion_text_node.outputs import writing
 from motion_text_node.ros.conversions import skeleton_msg_to_frame, stamp_to_sec
 from motion_text_node.ros.processes import node_command, start_node, stop_node
 
@@ -303,9 +304,10 @@ def write_report(report: dict, out: Path, segments: list[GroundTruthSegment], pr
     """report.json, report.md and timeline.png (true vs predicted label over time, first track)."""
     from motion_text_node.viz.plots import plot_timeline
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report, indent=1))
-    (out / "report.md").write_text(format_report(report))
+    with writing(out, "the report"):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, indent=1))
+        (out / "report.md").write_text(format_report(report))
     track = report["tracks"][0] if report["tracks"] else ""
     mine = sorted((p for p in preds if p.track_id == track), key=lambda p: p.window_end)
     if mine:

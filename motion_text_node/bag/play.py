@@ -13,6 +13,7 @@ skipped and counted in ``PlayStats.damage``.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from motion_text_node.bag.info import open_reader
 from motion_text_node.bag.integrity import BagDamage, CorruptBagError, checked_messages
-from motion_text_node.bag.types import ensure_type, rclpy_message_class
+from motion_text_node.bag.types import absolute_topic, ensure_type, rclpy_message_class
 from motion_text_node.errors import UserError
 
 TIME_TYPE = "builtin_interfaces/msg/Time"
@@ -47,11 +48,6 @@ class PlayStats:
         return sum(self.published.values())
 
 
-def _normalize_topic(name: str) -> str:
-    name = name.strip()
-    return name if name.startswith("/") else f"/{name}"
-
-
 def parse_remaps(items: Sequence[str] | None) -> dict[str, str]:
     """``["old:=new", ...]`` -> ``{"/old": "/new"}``; UserError for anything else."""
     remaps: dict[str, str] = {}
@@ -59,7 +55,7 @@ def parse_remaps(items: Sequence[str] | None) -> dict[str, str]:
         old, sep, new = item.partition(":=")
         if not sep or not old.strip() or not new.strip() or ":=" in new:
             raise UserError(f"bad remap {item!r}: write OLD_TOPIC:=NEW_TOPIC, e.g. /skeleton:=/camera/skeleton")
-        remaps[_normalize_topic(old)] = _normalize_topic(new)
+        remaps[absolute_topic(old)] = absolute_topic(new)
     return remaps
 
 
@@ -92,8 +88,12 @@ class BagPlayer:
                  restamp: bool = False, clock: bool = False, clock_hz: float = 100.0, qos_depth: int = 100,
                  wait_for_subscribers: int = 0, wait_timeout: float = 30.0, ack_timeout: float = 5.0,
                  skip_corrupt: bool = False, node=None) -> None:
-        if not rate > 0:
-            raise UserError(f"--rate must be positive, got {rate}")
+        if not (rate > 0 and math.isfinite(rate)):
+            raise UserError(f"--rate must be positive and finite, got {rate}")
+        for option, value in (("--start-offset", start_offset), ("--wait-timeout", wait_timeout),
+                              ("--ack-timeout", ack_timeout), ("--clock-hz", clock_hz)):
+            if not math.isfinite(value):  # nan/inf seconds cannot become nanoseconds
+                raise UserError(f"{option} must be a finite number, got {value}")
         if start_offset < 0:
             raise UserError(f"--start-offset must not be negative, got {start_offset}")
         if qos_depth < 1:
@@ -126,7 +126,7 @@ class BagPlayer:
         known = ", ".join(sorted(by_topic)) or "none"
         if unknown := [t for t in remap if t not in by_topic]:
             raise UserError(f"cannot remap {unknown[0]}: no such topic in {self.bag} (topics: {known})")
-        selected = [_normalize_topic(t) for t in topics] if topics else sorted(by_topic)
+        selected = [absolute_topic(t) for t in topics] if topics else sorted(by_topic)
         if unknown := [t for t in selected if t not in by_topic]:
             raise UserError(f"no topic {unknown[0]} in {self.bag} (topics: {known})")
         if not selected:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from motion_text_node.bag.recovery import FLUSH_INTERVAL, flush_writer
-from motion_text_node.bag.types import ensure_type, rclpy_message_class
+from motion_text_node.bag.types import absolute_topic, ensure_type, rclpy_message_class
 from motion_text_node.errors import UserError
 
 
@@ -53,11 +53,6 @@ def check_seconds(option: str, value: float | None, *, positive: bool = False) -
         least = "above 0" if positive else "at least 0"
         raise UserError(f"{option} must be a finite number of seconds, {least}, got {value}")
     return float(value)
-
-
-def _normalize_topic(name: str) -> str:
-    name = name.strip()
-    return name if name.startswith("/") else f"/{name}"
 
 
 def _rosbags_qos(profile):
@@ -103,7 +98,7 @@ class BagRecorder:
             raise UserError(f"--qos-depth must be at least 1, got {qos_depth}")
         self.flush_interval = check_seconds("--flush-interval", flush_interval, positive=True)
         self.discovery_timeout = check_seconds("--discovery-timeout", discovery_timeout)
-        self.topics = list(dict.fromkeys(_normalize_topic(t) for t in topics))
+        self.topics = list(dict.fromkeys(absolute_topic(t) for t in topics))
         self.out = Path(out)
         if self.out.exists():
             raise UserError(f"{self.out} exists already; choose another --out")

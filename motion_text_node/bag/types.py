@@ -137,3 +137,9 @@ def rclpy_message_class(msgtype: str) -> type:
 def type_hash(msgtype: str) -> str:
     """RIHS01 hash of a message type as rosbags computes it (equal to rosidl's for correct definitions)."""
     return ensure_type(msgtype).hash_rihs01(msgtype)
+
+
+def absolute_topic(name: str) -> str:
+    """A topic name as bags store it: stripped, with its leading slash ("skeleton" -> "/skeleton")."""
+    name = name.strip()
+    return name if name.startswith("/") else f"/{name}"

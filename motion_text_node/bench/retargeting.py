@@ -1,14 +1,15 @@
 """Does retargeting to canonical proportions help a model recognize motion from a source with other body
 proportions? Two small models (retarget on / off) trained on CMU's training subjects are tested on the held-out
 clips as captured (CMU proportions: shoulders ~0.24 m apart) and as a source with SMPL proportions would deliver
-them (every bone rescaled to SMPL lengths, shoulders ~0.35 m, joint directions kept)."""
+them (every bone rescaled to SMPL lengths, shoulders ~0.35 m, joint directions kept).
+
+A training experiment run only when asked for (``motion-text bench --only retargeting``): torch and the training
+code load inside ``retargeting_table``, so the bench package itself stays importable without torch."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-
-import torch
 
 from motion_text_node.bench.table import render
 from motion_text_node.data.clip import Clip
@@ -28,10 +29,13 @@ def as_other_source(clip: Clip) -> Clip:
 
 def retargeting_table(out_root: Path, cache: str = ".cache/datasets/cmu") -> str:
     """Train both models (if not trained yet) and print top-1/top-5 on original vs SMPL-proportioned clips."""
+    import torch
+
     from motion_text_node.data.cache import DatasetCache
+    from motion_text_node.train.checkpoint import embed_windows, load_contrastive
     from motion_text_node.train.config import load_config
-    from motion_text_node.train.evaluate import load_contrastive, recognition_section, recognition_windows
-    from motion_text_node.train.trainer import Trainer, class_names, embed_windows
+    from motion_text_node.train.evaluate import recognition_section, recognition_windows
+    from motion_text_node.train.trainer import Trainer, class_names
 
     rows = []
     for retarget_on in (True, False):
@@ -60,6 +64,8 @@ def retargeting_table(out_root: Path, cache: str = ".cache/datasets/cmu") -> str
 
 if __name__ == "__main__":
     import sys
+
+    import torch
 
     torch.set_num_threads(1)
     print(retargeting_table(Path(sys.argv[1] if len(sys.argv) > 1 else "runs/retargeting")))

@@ -9,7 +9,7 @@ import numpy as np
 
 from motion_text_node.bench.table import pct, render, time_calls
 from motion_text_node.runtime.bundle import load_bundle
-from motion_text_node.runtime.encoders import MotionEncoder, TextEncoder
+from motion_text_node.runtime.encoders import OnnxMotionEncoder, OnnxTextEncoder
 from motion_text_node.runtime.library import MotionLibrary
 
 
@@ -18,8 +18,8 @@ def motion_encoder_table(model_dir: Path, threads: int = 1, checkpoint: Path | N
     and int8 (when the model has it) against torch eager, measured in the same run. Torch runs the checkpoint when
     one is given, else the architecture of model.json with fresh weights (the same work per call)."""
     bundle = load_bundle(model_dir)
-    enc = MotionEncoder(bundle, "cpu", threads, precision="fp32")
-    enc8 = MotionEncoder(bundle, "cpu", threads, precision="int8") if bundle.int8_motion_path else None
+    enc = OnnxMotionEncoder(bundle, "cpu", threads, precision="fp32")
+    enc8 = OnnxMotionEncoder(bundle, "cpu", threads, precision="int8") if bundle.int8_motion_path else None
     torch_model = _torch_encoder(checkpoint, threads) if checkpoint else _torch_encoder_of(bundle, threads)
     rows = []
     for t in sorted({bundle.norm.window_frames, 60, 150}):
@@ -83,7 +83,7 @@ def _torch_encoder(checkpoint: Path, threads: int):
 
 def text_encoder_table(model_dir: Path, threads: int = 1) -> str:
     """p50/p95 of the text encoder for 1 sentence and a batch of 16 label prompts."""
-    enc = TextEncoder(load_bundle(model_dir), "cpu", threads)
+    enc = OnnxTextEncoder(load_bundle(model_dir), "cpu", threads)
     rows = []
     for name, texts in (("1 command", ["wave with the left hand"]),
                         ("16 label prompts", [f"a person does this: action {i}" for i in range(16)])):

@@ -265,15 +265,20 @@ def _run_eval(args: argparse.Namespace) -> int:
     import json
 
     from motion_text_node.bag.evaluate import evaluate_bag, format_report
+    from motion_text_node.outputs import check_output_dir, check_output_file, writing
     from motion_text_node.paths import models_dir
     from motion_text_node.runtime.label_bank import parse_labels
 
+    check_output_dir(args.out, "--out")  # both before the evaluation runs
+    if args.json:
+        check_output_file(args.json, "--json")
     labels = parse_labels(args.labels) if args.labels else None
     report = evaluate_bag(args.bag, args.model or models_dir(), offline_only=args.offline, labels=labels,
                           out_dir=args.out, rate=args.rate, kill_at=args.kill_at, precision=args.precision,
                           skip_corrupt=args.skip_corrupt)
     print(format_report(report))
     if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
+        with writing(args.json, "the JSON report"):
+            args.json.write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}/report.md, report.json, timeline.png")
     return 0

@@ -64,7 +64,9 @@ def source_names() -> list[str]:
 def run_build(args: argparse.Namespace) -> int:
     from motion_text_node.data.build import FOLDER_SOURCES, build_cache
     from motion_text_node.data.cache import format_summary
+    from motion_text_node.outputs import check_output_dir
 
+    check_output_dir(args.out, "--out")  # before the sources are read
     options: dict = {}
     if args.source not in FOLDER_SOURCES:
         options["informative_only"] = not args.include_uninformative
@@ -86,16 +88,21 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     from motion_text_node.data.cache import DatasetCache, format_summary
+    from motion_text_node.data.sources import is_non_commercial
 
     cache = DatasetCache(args.cache)
     meta = cache.meta
+    try:  # the summary and sources of index.json are read only here
+        summary = format_summary(meta["summary"])
+        sources = [(name, info["licence"], info["attribution"]) for name, info in meta.get("sources", {}).items()]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise UserError(f"{args.cache}: corrupt dataset cache (index.json meta: no readable summary or sources, "
+                        f"{type(exc).__name__}: {exc})") from None
     print(f"{args.cache}: source {meta.get('source')}, {meta.get('fps')} fps, built {meta.get('created')}")
-    print(format_summary(meta["summary"]))
-    from motion_text_node.data.sources import is_non_commercial
-
-    for name, info in meta.get("sources", {}).items():
-        nc = " (NON-COMMERCIAL: a model trained on it is too)" if is_non_commercial(info["licence"]) else ""
-        print(f"{name}: licence {info['licence']}{nc}; {info['attribution']}")
+    print(summary)
+    for name, licence, attribution in sources:
+        nc = " (NON-COMMERCIAL: a model trained on it is too)" if is_non_commercial(licence) else ""
+        print(f"{name}: licence {licence}{nc}; {attribution}")
     if meta.get("acknowledgement"):
         print(f"\n{meta['acknowledgement']}")
     if args.list:
@@ -107,8 +114,10 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from motion_text_node.data.files import load_any_clip
+    from motion_text_node.outputs import check_output_file
     from motion_text_node.viz.skeleton_anim import render_motion
 
+    check_output_file(args.out, "--out")
     clip = load_any_clip(args.clip, args.data, args.up_axis)
     title = f"{clip.clip_id}: {clip.text}" if clip.text else clip.clip_id
     out = render_motion(clip.motion, args.out, title=title[:80], max_seconds=args.max_seconds)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from motion_text_node.errors import UserError
+from motion_text_node.outputs import check_output_file, writing
 from motion_text_node.paths import models_dir
 
 
@@ -104,7 +105,7 @@ def library_out(out: Path | None, model: Path) -> Path:
         raise UserError(f"--out {out}: a library file name must end in .npz (numpy would write {out.name}.npz)")
     if out.is_dir():
         raise UserError(f"--out {out} is a folder; give a file name ending in .npz")
-    return out
+    return check_output_file(out, "--out")
 
 
 def run_library_build(args: argparse.Namespace) -> int:
@@ -116,12 +117,13 @@ def run_library_build(args: argparse.Namespace) -> int:
         raise UserError("--motion-seconds must be positive")
     lib = build_library(rt, _clips_from(args.data, args.split), store_motion=not args.no_motion,
                         motion_seconds=args.motion_seconds)
-    out = lib.save(out)
+    with writing(out, "the motion library"):
+        out = lib.save(out)
     if args.out is None:  # the model folder's default library
-        meta_path = Path(args.model) / "model.json"
-        meta = json.loads(meta_path.read_text())
-        meta["motion_library"] = out.name
-        meta_path.write_text(json.dumps(meta, indent=1))
+        from motion_text_node.runtime.bundle import set_default_library
+
+        with writing(Path(args.model) / "model.json", "the model description"):
+            set_default_library(args.model, out)
     print(f"wrote {out}: {len(lib)} motions ({_by_source(lib)})")
     return 0
 
@@ -174,6 +176,8 @@ def run_retrieve(args: argparse.Namespace) -> int:
     from motion_text_node.errors import UserError
     from motion_text_node.runtime.engine import MotionTextRuntime
 
+    if args.save_best:
+        check_output_file(args.save_best, "--save-best")  # before the model is loaded
     rt = MotionTextRuntime(args.model, library=args.library or "default", providers=args.providers)
     if rt.library is None:
         raise UserError(f"{args.model}: no motion library (build one with `motion-text library build`)")

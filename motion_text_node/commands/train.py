@@ -43,10 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from motion_text_node.outputs import check_output_dir, writing
     from motion_text_node.train.config import load_config
     from motion_text_node.train.trainer import Trainer
 
+    check_output_dir(args.out, "--out")
     config = load_config(args.config, args.overrides)
+    with writing(args.out, "the run folder"):  # the trainer writes into it; a folder that cannot be made is one line
+        args.out.mkdir(parents=True, exist_ok=True)
     row = Trainer(config, args.out, resume=args.resume, progress=not args.no_progress).run()
     print(f"done: {args.out}/best.pt (last epoch: {row})")
     return 0

@@ -16,13 +16,13 @@ torch and smplx are imported inside the functions that need them; importing this
 from __future__ import annotations
 
 import functools
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from motion_text_node.data.npz_io import open_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.skeleton.formats import SMPL_HAND_JOINTS
@@ -123,11 +123,7 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
     override = _check_gender_override(gender_override)
     if not path.is_file():
         raise UserError(f"AMASS file not found: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{path}: not a readable .npz file ({exc})") from exc
-    with data:
+    with open_npz(path) as data:
         keys = set(data.files)
         fps_key = "mocap_framerate" if "mocap_framerate" in keys else "mocap_frame_rate"
         need = ["poses", "trans", "betas", fps_key] + ([] if override else ["gender"])
@@ -138,16 +134,13 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
                 f"{path}: not an AMASS SMPL+H sequence, missing {', '.join(missing)} "
                 f"(found: {', '.join(sorted(keys)) or 'nothing'}){hint}"
             )
-        try:
-            poses, trans, betas, fps = (np.asarray(data[k]) for k in ("poses", "trans", "betas", fps_key))
-        except ValueError as exc:  # object arrays need pickle, which is refused
-            raise UserError(f"{path}: unreadable array ({exc})") from exc
+        poses, trans, betas, fps = (np.asarray(data[k]) for k in ("poses", "trans", "betas", fps_key))
         gender = override
         if gender is None:
             try:
                 raw_gender = data["gender"]
-            except ValueError as exc:
-                raise UserError(f"{path}: 'gender' is a pickled object; pass a gender override") from exc
+            except UserError as exc:  # e.g. a pickled object, which is not read
+                raise UserError(f"{exc}; pass a gender override") from None
             gender = _normalize_gender(raw_gender)
             if gender is None:
                 shown = raw_gender.reshape(()).item() if raw_gender.size == 1 else raw_gender.tolist()
@@ -222,18 +215,11 @@ def resolve_body_model(body_model: str | Path, gender: str) -> Path:
 
 def _read_model_arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays smplx.SMPLH reads, checked for presence and shape (other keys are left unread)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{path}: not a readable SMPL+H model .npz ({exc})") from exc
-    with data:
+    with open_npz(path, "SMPL+H model .npz") as data:
         missing = [k for k in _MODEL_KEYS if k not in data.files]
         if missing:
             raise UserError(f"{path}: not an SMPL+H body model, missing {', '.join(missing)}")
-        try:
-            arrays = {k: np.asarray(data[k]) for k in _MODEL_KEYS}
-        except ValueError as exc:
-            raise UserError(f"{path}: unreadable model array ({exc})") from exc
+        arrays = {k: np.asarray(data[k]) for k in _MODEL_KEYS}
     num_vertices = arrays["v_template"].shape[0]
     for key, expected in _MODEL_KEYS.items():
         shape = arrays[key].shape

@@ -12,23 +12,26 @@ Layout of a cache folder:
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
 from motion_text_node.data.clip import Clip, Segment
 from motion_text_node.errors import UserError
+from motion_text_node.outputs import writing
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS, NUM_JOINTS
 from motion_text_node.skeleton.motion import Motion
 from motion_text_node.skeleton.resample import resample_motion
 
 CACHE_VERSION = 1
 SPLITS = ("train", "val", "test")
+SEGMENT_KEYS = frozenset(f.name for f in fields(Segment))
 
 
 class DatasetCache:
@@ -42,6 +45,9 @@ class DatasetCache:
                             "build`)")
         try:
             index = json.loads(index_path.read_text())
+            if not isinstance(index, dict) or not isinstance(index.get("meta"), dict) \
+                    or not isinstance(index.get("clips"), list):
+                raise ValueError("index.json must be an object with 'meta' (an object) and 'clips' (a list)")
             self.meta: dict = index["meta"]
             self.entries: list[dict] = index["clips"]
             self.positions = np.load(self.root / "positions.npy", mmap_mode="r")
@@ -50,6 +56,9 @@ class DatasetCache:
             raise UserError(f"{self.root}: corrupt dataset cache ({exc})") from None
         if self.meta.get("version") != CACHE_VERSION:
             raise UserError(f"{self.root}: cache version {self.meta.get('version')} is not {CACHE_VERSION}; rebuild it")
+        problem = _arrays_problem(self.positions, self.valid) or _entries_problem(self.entries, len(self.positions))
+        if problem:
+            raise UserError(f"{self.root}: corrupt dataset cache ({problem}); rebuild it with `motion-text data build`")
         self._by_id = {e["id"]: i for i, e in enumerate(self.entries)}
 
     def __len__(self) -> int:
@@ -87,10 +96,60 @@ class DatasetCache:
                     segments, e.get("path", ""), e.get("licence", ""), e.get("take", ""))
 
 
+def _arrays_problem(positions: object, valid: object) -> str:
+    """What is wrong with the cache arrays ('' when nothing): positions (frames, 22, 3), valid (frames, 22)."""
+    if not isinstance(positions, np.ndarray) or positions.ndim != 3 or positions.shape[1:] != (NUM_JOINTS, 3):
+        return f"positions.npy must be an array (frames, {NUM_JOINTS}, 3), got {_shape(positions)}"
+    if not isinstance(valid, np.ndarray) or valid.shape != positions.shape[:2]:
+        return f"valid.npy must be an array {positions.shape[:2]} to match positions.npy, got {_shape(valid)}"
+    return ""
+
+
+def _shape(value: object) -> str:
+    return str(value.shape) if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _entries_problem(entries: list, frames: int) -> str:
+    """What is wrong with the index entries ('' when nothing): every clip an object with an id, a split, a list of
+    texts, a finite fps above 0 and frames ``offset .. offset + length`` inside the ``frames`` stored; segments
+    (optional) objects with start, end and label."""
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            return f"clip {i} of index.json is not an object"
+        name = f"clip {e.get('id')!r}"
+        if not isinstance(e.get("id"), str):
+            return f"clip {i} of index.json has no id"
+        if not (_is_count(e.get("offset")) and _is_count(e.get("length"))):
+            return f"{name} needs whole-number offset and length >= 0, got {e.get('offset')!r}, {e.get('length')!r}"
+        if e["offset"] + e["length"] > frames:
+            return f"{name} spans frames {e['offset']}..{e['offset'] + e['length']}, positions.npy holds {frames}"
+        if not (_is_number(e.get("fps")) and e["fps"] > 0):
+            return f"{name} has fps {e.get('fps')!r}; it must be a number above 0"
+        if e.get("split") not in SPLITS:
+            return f"{name} has split {e.get('split')!r}, not one of {', '.join(SPLITS)}"
+        if not (isinstance(e.get("texts"), list) and all(isinstance(t, str) for t in e["texts"])):
+            return f"{name} needs a list of texts"
+        segments = e.get("segments", [])
+        if not isinstance(segments, list) or not all(
+                isinstance(s, dict) and _is_number(s.get("start")) and _is_number(s.get("end"))
+                and isinstance(s.get("label"), str) and set(s) <= SEGMENT_KEYS for s in segments):
+            return f"{name} has malformed segments (objects with start, end, label and text expected)"
+    return ""
+
+
 def write_cache(items: Iterable[tuple[Clip, str]], out: str | Path, meta: dict | None = None) -> dict:
     """Write (clip, split) pairs as a cache folder; returns the summary (also stored in the index meta)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with writing(out, "the dataset cache"):
+        out.mkdir(parents=True, exist_ok=True)
     entries, chunks, valids, offset = [], [], [], 0
     for clip, split in items:
         if split not in SPLITS:
@@ -114,12 +173,13 @@ def write_cache(items: Iterable[tuple[Clip, str]], out: str | Path, meta: dict |
         dup = [i for i, c in Counter(ids).items() if c > 1][:3]
         raise UserError(f"duplicate clip ids: {', '.join(dup)}")
     positions = np.concatenate(chunks) if chunks else np.zeros((0, NUM_JOINTS, 3), np.float32)
-    np.save(out / "positions.npy", positions)
-    np.save(out / "valid.npy", np.concatenate(valids))
     summary = summarize(entries)
     full_meta = {"version": CACHE_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "joints": list(CANONICAL_JOINTS), **(meta or {}), "summary": summary}
-    (out / "index.json").write_text(json.dumps({"meta": full_meta, "clips": entries}, indent=1))
+    with writing(out, "the dataset cache"):
+        np.save(out / "positions.npy", positions)
+        np.save(out / "valid.npy", np.concatenate(valids))
+        (out / "index.json").write_text(json.dumps({"meta": full_meta, "clips": entries}, indent=1))
     return summary
 
 

@@ -7,6 +7,10 @@ keyword rules (first match wins). Clips matching no rule have no class and are l
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from motion_text_node.data.clip import Clip
 
 #: (class label, keywords): a description containing any keyword (as a word prefix) gets the label.
 CMU_ACTION_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -53,3 +57,14 @@ def cmu_action_classes() -> list[str]:
 def prompts(label: str, templates: tuple[str, ...] = PROMPT_TEMPLATES) -> list[str]:
     """The label read through every template."""
     return [t.format(label) for t in templates]
+
+
+def clip_action_label(clip: Clip, label_set: str = "either") -> str:
+    """A clip's action label ("" when it has none) from the ``label_set``: "cmu" (the keyword class of its
+    description), "dataset" (its own label), or "either" (its own label, else the keyword class: what bag
+    ground truth uses for clips of mixed sources)."""
+    if label_set == "cmu":
+        return cmu_action_label(clip.text)
+    if label_set == "dataset":
+        return clip.label
+    return clip.label or cmu_action_label(clip.text)

@@ -13,15 +13,18 @@ An ``.npz`` with:
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from motion_text_node.data.clip import Clip
+from motion_text_node.data.npz_io import open_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.adapt import to_canonical
 from motion_text_node.skeleton.motion import Motion, check_duration
+
+#: The arrays of the format (see the module docstring); other members of a file are not read.
+FIELDS = ("positions", "joint_names", "fps", "up_axis", "skeleton_format", "confidences", "text", "label")
 
 
 def _scalar_str(value: np.ndarray) -> str:
@@ -37,11 +40,8 @@ def load_npz_clip(path: str | Path) -> Clip:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise UserError(f"{path}: not a readable .npz file ({exc})") from None
+    with open_npz(path) as data:  # only the fields of the format are read; other members are left alone
+        arrays = {k: data[k] for k in FIELDS if k in data}
     if "positions" not in arrays:
         raise UserError(f"{path}: no 'positions' array (expected float [T, J, 3] in metres)")
     if "fps" not in arrays:
@@ -55,6 +55,9 @@ def load_npz_clip(path: str | Path) -> Clip:
     positions = arrays["positions"]
     if not np.issubdtype(positions.dtype, np.number):
         raise UserError(f"{path}: positions must be numbers, got {positions.dtype}")
+    confidences = arrays.get("confidences")
+    if confidences is not None and not (np.issubdtype(confidences.dtype, np.number) or confidences.dtype == bool):
+        raise UserError(f"{path}: confidences must be numbers, got {confidences.dtype}")
     frames = positions.shape[0] if positions.ndim == 3 else 1  # (J, 3) is one frame
     check_duration(frames / fps, f"{path}: {frames} frames at {fps:g} fps")  # before anything is resampled
     try:
@@ -66,7 +69,7 @@ def load_npz_clip(path: str | Path) -> Clip:
     except (ValueError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: bad metadata field ({exc})") from None
     try:
-        motion = to_canonical(positions, fps, names, fmt, up, arrays.get("confidences"))
+        motion = to_canonical(positions, fps, names, fmt, up, confidences)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
     return Clip(path.stem, motion, [text] if text else [], label=label, path=str(path))

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from motion_text_node import __version__
+from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.labels import PROMPT_TEMPLATES, cmu_action_classes
 from motion_text_node.data.sources import is_non_commercial
 from motion_text_node.errors import UserError
@@ -36,8 +37,8 @@ from motion_text_node.model.stgcn import export_onnx
 from motion_text_node.model.text_encoder import mean_pool
 from motion_text_node.runtime.bundle import BUNDLE_FORMAT, BUNDLE_VERSION
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
-from motion_text_node.train.evaluate import LoadedModel, load_contrastive
-from motion_text_node.train.trainer import cache_path, resolve_cache
+from motion_text_node.train.checkpoint import LoadedModel, load_contrastive
+from motion_text_node.train.config import cache_path
 
 PARITY_LENGTHS = (2, 30, 60, 150, 300)
 PARITY_TOLERANCE = 1e-4
@@ -299,7 +300,12 @@ def training_data_terms(rows: list[dict]) -> dict:
 
 
 def _acknowledgement(lm: LoadedModel) -> str:
+    """The acknowledgement the training cache records (e.g. CMU's), when that cache is here; export never builds
+    data, so a model exported without its cache has none."""
+    path = cache_path(lm.config)
+    if not (path / "index.json").is_file():
+        return ""
     try:
-        return resolve_cache(lm.config).meta.get("acknowledgement", "")
+        return DatasetCache(path).meta.get("acknowledgement", "")
     except UserError:
         return ""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motion_text_node.errors import refuse_unknown_keys
 from motion_text_node.skeleton.normalize import NormalizationConfig
 
 
@@ -36,10 +37,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
         """Build from a dict, refusing unknown keys."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown model keys: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        refuse_unknown_keys(data, cls, "model")
         data = dict(data)
         if "gcn_channels" in data:
             data["gcn_channels"] = tuple(data["gcn_channels"])

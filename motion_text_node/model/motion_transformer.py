@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motion_text_node.model.standardize import StandardizedInput
+
 
 def sinusoidal_positions(length: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """(length, dim) fixed sinusoidal position encodings, computed for any length."""
@@ -58,7 +60,7 @@ class EncoderLayer(nn.Module):
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
-class MotionTransformer(nn.Module):
+class MotionTransformer(StandardizedInput):
     """(B, T, F) features + (B, T) frame mask -> (B, embed_dim) unit-norm motion embedding.
 
     Features are standardized with the training set's mean and std (buffers, so they travel with exports),
@@ -68,22 +70,16 @@ class MotionTransformer(nn.Module):
     def __init__(self, feature_dim: int, d_model: int = 256, layers: int = 4, heads: int = 4, ff: int = 1024,
                  dropout: float = 0.1, embed_dim: int = 256) -> None:
         super().__init__()
-        self.register_buffer("feature_mean", torch.zeros(feature_dim))
-        self.register_buffer("feature_std", torch.ones(feature_dim))
+        self.init_feature_stats(feature_dim)
         self.inp = nn.Linear(feature_dim, d_model)
         self.layers = nn.ModuleList(EncoderLayer(d_model, heads, ff, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(d_model)
         self.proj = nn.Linear(d_model, embed_dim)
         self.d_model = d_model
 
-    def set_feature_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        """Standardization statistics of the training features (std floored to avoid blow-ups)."""
-        self.feature_mean.copy_(mean)
-        self.feature_std.copy_(std.clamp(min=1e-2))
-
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         keep = mask.bool()  # (B, T)
-        x = (x - self.feature_mean) / self.feature_std
+        x = self.standardize(x)
         h = self.inp(x)  # (B, T, D)
         h = h + sinusoidal_positions(h.shape[1], self.d_model, h.device, h.dtype)
         for layer in self.layers:

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motion_text_node.model.standardize import StandardizedInput
 from motion_text_node.skeleton.canonical import CANONICAL_BONES, CANONICAL_PARENTS, JOINT_INDEX, NUM_JOINTS
 from motion_text_node.skeleton.normalize import NormalizationConfig
 
@@ -209,7 +210,7 @@ def default_strides(channels: Sequence[int]) -> tuple[int, ...]:
     return tuple(1 if i == 0 or c <= channels[i - 1] else 2 for i, c in enumerate(channels))
 
 
-class STGCNBackbone(nn.Module):
+class STGCNBackbone(StandardizedInput):
     """(B, T, F) features + (B, T) frame mask -> (B, channels[-1]) pooled features (masked mean over time, mean
     over joints). Shared by ``STGCNEncoder`` and ``gcn_baseline.GCNClassifier``.
 
@@ -230,8 +231,7 @@ class STGCNBackbone(nn.Module):
         self.channels = tuple(channels)
         self.strides = strides
         self.in_channels = joint_channels(config)
-        self.register_buffer("feature_mean", torch.zeros(config.feature_dim))
-        self.register_buffer("feature_std", torch.ones(config.feature_dim))
+        self.init_feature_stats(config.feature_dim)
         self.register_buffer("adjacency", torch.from_numpy(spatial_adjacency(center=center)))  # (K, V, V)
         self.data_bn = MaskedBatchNorm2d(self.in_channels * NUM_JOINTS)
         blocks = []
@@ -243,14 +243,9 @@ class STGCNBackbone(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.out_dim = c_in
 
-    def set_feature_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        """Standardization statistics (feature_dim,) of the training features (std floored to avoid blow-ups)."""
-        self.feature_mean.copy_(mean)
-        self.feature_std.copy_(std.clamp(min=1e-2))
-
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         keep = mask.bool()  # (B, T)
-        x = (x - self.feature_mean) / self.feature_std  # (B, T, F)
+        x = self.standardize(x)  # (B, T, F)
         x = torch.where(keep.unsqueeze(-1), x, 0.0)  # garbage (even NaN) in padded frames never gets further
         h = frames_to_joint_channels(x, self.config)  # (B, C, T, V)
         c, v = h.shape[1], h.shape[3]

@@ -5,6 +5,7 @@ its name on the graph soon after start-up warns once)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -294,7 +295,7 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
             executor.spin_once(timeout_sec=0.1)
             namesake.poll()
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean shutdown
     finally:
         if node is not None:
             try:

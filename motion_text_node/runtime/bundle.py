@@ -130,3 +130,14 @@ def load_bundle(root: str | Path) -> ModelBundle:
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"{path}: {exc}") from None
     return ModelBundle(root, meta, norm)
+
+
+def set_default_library(root: str | Path, library: str | Path) -> None:
+    """Make ``library`` (a file inside the model folder ``root``) the folder's default motion library in
+    ``model.json``; the file is replaced whole, so an interrupted write leaves the old description."""
+    bundle = load_bundle(root)
+    meta = {**bundle.meta, "motion_library": Path(library).name}
+    path = bundle.root / "model.json"
+    tmp = path.with_name(".model.json.tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(path)

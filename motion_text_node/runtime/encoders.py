@@ -42,7 +42,7 @@ def check_inputs(session, path: Path, expected: dict[str, int]) -> None:
         raise UserError(f"{path}: inputs {got} are not the expected {expected} (a file of another kind or model?)")
 
 
-class MotionEncoder:
+class OnnxMotionEncoder:
     """Canonical motion windows -> unit-norm embeddings (B, D)."""
 
     def __init__(self, bundle: ModelBundle, providers: str = "auto", threads: int = 0, warmup: bool = True,
@@ -94,7 +94,7 @@ class MotionEncoder:
         return clip / max(float(np.linalg.norm(clip)), 1e-9), emb, starts
 
 
-class TextEncoder:
+class OnnxTextEncoder:
     """Texts -> unit-norm embeddings (N, D), tokenized with the model's ``tokenizer.json`` (no transformers)."""
 
     def __init__(self, bundle: ModelBundle, providers: str = "auto", threads: int = 0, warmup: bool = True) -> None:

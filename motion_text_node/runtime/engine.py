@@ -10,7 +10,7 @@ import numpy as np
 from motion_text_node.data.clip import Clip
 from motion_text_node.errors import UserError
 from motion_text_node.runtime.bundle import load_bundle
-from motion_text_node.runtime.encoders import MotionEncoder, TextEncoder
+from motion_text_node.runtime.encoders import OnnxMotionEncoder, OnnxTextEncoder
 from motion_text_node.runtime.label_bank import LabelBank
 from motion_text_node.runtime.library import LibraryHit, MotionLibrary
 from motion_text_node.runtime.text_input import is_blank
@@ -58,8 +58,8 @@ class MotionTextRuntime:
     def __init__(self, model_dir: str | Path, labels=None, library: str | Path | None = "default",
                  providers: str = "auto", threads: int = 0, precision: str = "auto") -> None:
         self.bundle = load_bundle(model_dir)
-        self.motion_encoder = MotionEncoder(self.bundle, providers, threads, precision=precision)
-        self.text_encoder = TextEncoder(self.bundle, providers, threads)
+        self.motion_encoder = OnnxMotionEncoder(self.bundle, providers, threads, precision=precision)
+        self.text_encoder = OnnxTextEncoder(self.bundle, providers, threads)
         self.labels = LabelBank(self.text_encoder, labels or self.bundle.default_labels or ["walk"],
                                 self.bundle.prompt_templates)
         self.library: MotionLibrary | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_text_node.data.npz_io import open_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 
@@ -99,23 +100,61 @@ class MotionLibrary:
 
     @classmethod
     def load(cls, path: str | Path, ann: str = "auto") -> MotionLibrary:
-        """Read a library file (UserError for a missing, corrupt or foreign file)."""
+        """Read a library file (UserError for a missing, corrupt or foreign file, or arrays that disagree)."""
         path = Path(path)
+        if path.is_dir():
+            raise UserError(f"{path} is a folder; give the library file (e.g. {path / 'motion_library.npz'})")
         if not path.is_file():
             raise UserError(f"{path}: motion library not found (build one with `motion-text library build`)")
         try:
-            with np.load(path, allow_pickle=False) as d:
+            with open_npz(path, "motion library") as d:
                 if int(d["version"]) != LIBRARY_VERSION:
                     raise UserError(f"{path}: library version {int(d['version'])} is not {LIBRARY_VERSION}")
                 has_motion = "offsets" in d.files
                 provenance = {k: [str(x) for x in d[k]] for k in ("sources", "licences") if k in d.files}
-                return cls([str(x) for x in d["ids"]], [str(x) for x in d["descriptions"]], d["embeddings"],
-                           d["fps"], d["offsets"] if has_motion else None, d["positions"] if has_motion else None,
-                           str(d["model_version"]), ann, **provenance)
+                ids, descriptions = [str(x) for x in d["ids"]], [str(x) for x in d["descriptions"]]
+                embeddings, fps = d["embeddings"], d["fps"]
+                offsets, positions = (d["offsets"], d["positions"]) if has_motion else (None, None)
+                _check_arrays(path, len(ids), descriptions, embeddings, fps, offsets, positions, provenance)
+                return cls(ids, descriptions, embeddings, fps, offsets, positions, str(d["model_version"]), ann,
+                           **provenance)
         except UserError:
             raise
         except Exception as exc:  # zip/npz errors come in many types
             raise UserError(f"{path}: not a readable motion library ({type(exc).__name__}: {exc})") from None
+
+
+def _check_arrays(path: Path, n: int, descriptions: list[str], embeddings: np.ndarray, fps: np.ndarray,
+                  offsets: np.ndarray | None, positions: np.ndarray | None, provenance: dict[str, list[str]]) -> None:
+    """UserError naming ``path`` unless the arrays of a library file fit together: ``n`` ids, as many descriptions,
+    provenance entries, finite frame rates above 0 and finite embeddings (n, D); with motions, ``n + 1`` rising
+    integer frame offsets within canonical positions (frames, 22, 3)."""
+
+    def bad(what: str) -> UserError:
+        return UserError(f"{path}: corrupt motion library ({what})")
+
+    lengths = {"descriptions": len(descriptions), **{k: len(v) for k, v in provenance.items()}}
+    for name, length in lengths.items():
+        if length != n:
+            raise bad(f"{n} ids but {length} {name}")
+    if not np.issubdtype(embeddings.dtype, np.number) or (n and (embeddings.ndim != 2 or len(embeddings) != n)):
+        raise bad(f"embeddings must be {n} rows of numbers, got {embeddings.dtype} {embeddings.shape}")
+    if not np.isfinite(embeddings).all():
+        raise bad("embeddings hold NaN or infinite values")
+    if not np.issubdtype(fps.dtype, np.number) or fps.shape != (n,):
+        raise bad(f"fps must be {n} numbers, got {fps.dtype} {fps.shape}")
+    if n and not (np.isfinite(fps).all() and (fps > 0).all()):
+        raise bad("every fps must be a finite number above 0")
+    if offsets is None or positions is None:
+        return
+    if not np.issubdtype(offsets.dtype, np.integer) or offsets.shape != (n + 1,):
+        raise bad(f"offsets must be {n + 1} integers, got {offsets.dtype} {offsets.shape}")
+    if not np.issubdtype(positions.dtype, np.number) or positions.ndim != 3 \
+            or positions.shape[1:] != (len(CANONICAL_JOINTS), 3):
+        raise bad(f"positions must be numbers (frames, {len(CANONICAL_JOINTS)}, 3), got {positions.dtype} "
+                  f"{positions.shape}")
+    if offsets[0] != 0 or (np.diff(offsets) < 0).any() or offsets[-1] > len(positions):
+        raise bad(f"offsets must rise from 0 to at most the {len(positions)} frames stored")
 
 
 def _faiss_index(embeddings: np.ndarray, seed: int = 0):

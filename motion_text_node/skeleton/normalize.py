@@ -7,10 +7,11 @@ velocities and the joint-validity mask. The parameters (``NormalizationConfig``)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from motion_text_node.errors import refuse_unknown_keys
 from motion_text_node.skeleton.canonical import (
     CANONICAL_BONE_LENGTHS,
     CANONICAL_PARENTS,
@@ -54,10 +55,7 @@ class NormalizationConfig:
     @classmethod
     def from_dict(cls, data: dict) -> NormalizationConfig:
         """Rebuild from ``to_dict`` output; unknown keys or another version raise ValueError."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown normalization keys: {', '.join(sorted(unknown))}")
+        refuse_unknown_keys(data, cls, "normalization")
         config = cls(**data)
         if config.version != NORMALIZATION_VERSION:
             raise ValueError(f"normalization version {config.version} is not supported (expected "

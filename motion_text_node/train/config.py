@@ -14,6 +14,7 @@ import yaml
 
 from motion_text_node.errors import UserError
 from motion_text_node.model.contrastive import ModelConfig
+from motion_text_node.paths import REPO_ROOT
 from motion_text_node.skeleton.normalize import NormalizationConfig
 
 
@@ -188,12 +189,18 @@ def _read_yaml_chain(path: Path, depth: int = 0) -> list[dict]:
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a text file (a config is YAML)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a config must be a mapping")
     parent = data.pop("inherit", None)
+    if parent is not None and not (isinstance(parent, str) and parent.strip()):
+        raise UserError(f"{path}: 'inherit' must name another config file, got {parent!r}")
     chain = _read_yaml_chain(path.parent / parent, depth + 1) if parent else []
     return [*chain, data]
 
@@ -201,3 +208,9 @@ def _read_yaml_chain(path: Path, depth: int = 0) -> list[dict]:
 def save_config(config: TrainConfig, path: Path) -> None:
     """Write the resolved config as YAML."""
     path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def cache_path(config: TrainConfig) -> Path:
+    """The config's dataset cache folder (a relative path is relative to the repository)."""
+    path = Path(config.data.cache)
+    return path if path.is_absolute() else REPO_ROOT / path

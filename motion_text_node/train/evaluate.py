@@ -6,7 +6,6 @@ Every number in the report is computed here; ``format_report`` renders the JSON 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +13,10 @@ import torch
 
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.clip import Clip
-from motion_text_node.data.labels import prompts
+from motion_text_node.data.labels import clip_action_label
 from motion_text_node.errors import UserError
-from motion_text_node.model.text_encoder import TextEncoder
 from motion_text_node.skeleton.mirror import has_side_words, mirror_text
-from motion_text_node.train.checkpoint import load_model
+from motion_text_node.train.checkpoint import LoadedModel, embed_windows, load_contrastive, load_model
 from motion_text_node.train.config import TrainConfig
 from motion_text_node.train.metrics import (
     aggregate_runs,
@@ -29,52 +27,7 @@ from motion_text_node.train.metrics import (
     retrieval_protocols,
 )
 from motion_text_node.train.samples import clip_windows
-from motion_text_node.train.trainer import class_names, clip_label, embed_windows, resolve_cache, selected_clips
-
-
-@dataclass
-class LoadedModel:
-    """A contrastive model with what evaluation needs to embed texts."""
-
-    model: torch.nn.Module
-    config: TrainConfig
-    text_encoder: TextEncoder
-    provenance: list[dict] = field(default_factory=list)  # training data per source (``data.sources.provenance``)
-
-    def texts(self, texts: list[str]) -> np.ndarray:
-        """Texts in the shared space, (N, D)."""
-        sent = torch.from_numpy(self.text_encoder.encode(texts))
-        with torch.no_grad():
-            return self.model.encode_text(sent).float().numpy()
-
-    def labels(self, labels: list[str]) -> np.ndarray:
-        """Label embeddings averaged over the prompt templates, renormalized, (C, D)."""
-        per = np.stack([self.texts(prompts(label)).mean(0) for label in labels])
-        return per / np.linalg.norm(per, axis=1, keepdims=True)
-
-    def clips(self, clips: list[Clip], mirror: bool = False) -> np.ndarray:
-        """One embedding per clip: the normalized mean of its half-overlapping windows, (N, D)."""
-        out = []
-        for c in clips:
-            e = embed_windows(self.model, clip_windows(c, self.config.norm, mirror=mirror), torch.device("cpu"))
-            m = e.mean(0)
-            out.append(m / np.linalg.norm(m))
-        return np.stack(out)
-
-
-def load_contrastive(path: str | Path) -> LoadedModel:
-    """A trained contrastive model with its text encoder (UserError for a classifier checkpoint)."""
-    model, config, ckpt = load_model(path)
-    if ckpt.get("task", "contrastive") != "contrastive":
-        raise UserError(f"{path}: a {ckpt.get('task')} checkpoint, not a contrastive model")
-    mc = config.model_config
-    text = TextEncoder(mc.text_model or None, 0)
-    if ckpt.get("text_backbone"):  # layers fine-tuned with model.text_trainable_layers
-        missing = set(ckpt["text_backbone"]) - set(dict(text.backbone.named_parameters()))
-        if missing:
-            raise UserError(f"{path}: fine-tuned text weights do not fit the text model ({sorted(missing)[:2]})")
-        text.backbone.load_state_dict(ckpt["text_backbone"], strict=False)
-    return LoadedModel(model, config, text, ckpt.get("data_provenance", []))
+from motion_text_node.train.trainer import class_names, resolve_cache, selected_clips
 
 
 def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) -> dict:
@@ -116,7 +69,7 @@ def recognition_windows(clips: list[Clip], config: TrainConfig, classes: list[st
     """Evaluation windows of clips that have a class, with their true class index."""
     windows, truth = [], []
     for c in clips:
-        label = clip_label(c, config.data.label_set)
+        label = clip_action_label(c, config.data.label_set)
         if label in classes:
             ws = clip_windows(c, config.norm)
             windows += ws

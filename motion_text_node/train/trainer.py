@@ -21,15 +21,15 @@ from tqdm import tqdm
 
 from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.clip import Clip
-from motion_text_node.data.labels import cmu_action_classes, cmu_action_label
+from motion_text_node.data.labels import clip_action_label, cmu_action_classes
 from motion_text_node.data.sources import provenance, select_clips
 from motion_text_node.errors import UserError
 from motion_text_node.model.losses import contrastive_loss
 from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
-from motion_text_node.paths import REPO_ROOT, cache_dir
+from motion_text_node.paths import cache_dir
 from motion_text_node.skeleton.mirror import mirror_text
-from motion_text_node.train.checkpoint import build_model, read_checkpoint, save_checkpoint
-from motion_text_node.train.config import TrainConfig, save_config
+from motion_text_node.train.checkpoint import build_model, embed_windows, read_checkpoint, save_checkpoint
+from motion_text_node.train.config import TrainConfig, cache_path, save_config
 from motion_text_node.train.metrics import retrieval_protocols
 from motion_text_node.train.samples import WindowSampler, clip_windows
 
@@ -97,12 +97,6 @@ def hardware_description(device: torch.device, world: int) -> dict:
             "torch_threads": torch.get_num_threads(), "torch": str(torch.__version__)}
 
 
-def cache_path(config: TrainConfig) -> Path:
-    """The config's dataset cache folder (a relative path is relative to the repository)."""
-    path = Path(config.data.cache)
-    return path if path.is_absolute() else REPO_ROOT / path
-
-
 def resolve_cache(config: TrainConfig) -> DatasetCache:
     """The dataset cache of the config, built from its named shared-data source(s) first when it is missing."""
     path = cache_path(config)
@@ -119,11 +113,6 @@ def selected_clips(cache: DatasetCache, config: TrainConfig, split: str) -> list
     """The clips of ``split`` at the model fps, restricted to the config's sources and licences."""
     d = config.data
     return select_clips(cache.clips(split, fps=config.norm.fps), d.sources, d.exclude_sources, d.exclude_licences)
-
-
-def clip_label(clip: Clip, label_set: str) -> str:
-    """The recognition class of a clip: keyword class of its description (cmu) or its own label."""
-    return cmu_action_label(clip.text) if label_set == "cmu" else clip.label
 
 
 def class_names(clips: list[Clip], label_set: str) -> list[str]:
@@ -181,20 +170,6 @@ def _feature_stats(sampler: WindowSampler, n: int = 1024) -> tuple[torch.Tensor,
     return torch.from_numpy(real.mean(0)), torch.from_numpy(real.std(0))
 
 
-@torch.no_grad()
-def embed_windows(model, windows, device, batch: int = 128) -> np.ndarray:
-    """Motion embeddings (or classifier logits) of windows, (N, D) float32."""
-    model.eval()
-    out = []
-    for i in range(0, len(windows), batch):
-        ws = windows[i:i + batch]
-        x = torch.from_numpy(np.stack([w.features for w in ws])).to(device)
-        m = torch.from_numpy(np.stack([w.mask for w in ws])).to(device)
-        enc = model.encode_motion(x, m) if hasattr(model, "encode_motion") else model(x, m)
-        out.append(enc.float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-
-
 class Trainer:
     """One training run in ``out_dir``: ``Trainer(config, out_dir).run()``."""
 
@@ -224,10 +199,10 @@ class Trainer:
         self.classes: list[str] = []
         if self.task == "classifier":
             self.classes = class_names(self.train_clips, config.data.label_set)
-            keep = [c for c in self.train_clips if clip_label(c, config.data.label_set) in self.classes]
+            keep = [c for c in self.train_clips if clip_action_label(c, config.data.label_set) in self.classes]
             self.train_clips = keep
             for c in self.train_clips:  # the sampler's text is the class label
-                c.texts = [clip_label(c, config.data.label_set)]
+                c.texts = [clip_action_label(c, config.data.label_set)]
         aug = config.augment
         if self.task == "classifier":  # labels, not sentences: no paraphrases or word swaps
             from dataclasses import replace
@@ -337,13 +312,13 @@ class Trainer:
         """Retrieval (contrastive) or accuracy (classifier) on the validation split; {} without val clips."""
         clips = self.val_clips
         if self.task == "classifier":
-            clips = [c for c in clips if clip_label(c, self.config.data.label_set) in self.classes]
+            clips = [c for c in clips if clip_action_label(c, self.config.data.label_set) in self.classes]
         if not clips:
             return {}
         windows = [w for c in clips for w in clip_windows(c, self.config.norm, stride=self.config.norm.window_frames)]
         emb = embed_windows(self.model, windows, self.device)
         if self.task == "classifier":
-            truth = np.array([self.classes.index(clip_label(next(c for c in clips if c.clip_id == w.clip_id),
+            truth = np.array([self.classes.index(clip_action_label(next(c for c in clips if c.clip_id == w.clip_id),
                                                             self.config.data.label_set)) for w in windows])
             return {"val_acc": float((emb.argmax(1) == truth).mean() * 100)}
         texts = [w.text for w in windows]

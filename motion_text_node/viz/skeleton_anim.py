@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from motion_text_node.errors import UserError
+from motion_text_node.outputs import check_output_file, writing
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS, CANONICAL_PARENTS, JOINT_INDEX
 from motion_text_node.skeleton.motion import Motion
 
@@ -422,6 +423,7 @@ def render_motion(
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
         raise UserError(f"cannot write an animation to {out.name!r}: use a .gif or .mp4 file name")
+    check_output_file(out)  # a folder of that name, a path under a file: refused before any drawing
     skel = _skeleton(motion, bones)
     out_fps, times = output_timing(motion, suffix, fps, max_seconds)
 
@@ -451,12 +453,13 @@ def render_motion(
     clock = fig.text(0.03, 0.03, "", fontsize=fontsize, family="monospace", va="bottom")
     _legend(fig, 0.97, 0.03, not bool(valid.all()), fontsize)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with writer.saving(fig, str(out), dpi):
-        for k, t in enumerate(times):
-            scene.update(k, positions[k], valid[k])
-            clock.set_text(f"t = {t:5.2f} s / {total}")
-            writer.grab_frame()
+    with writing(out, "the animation"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with writer.saving(fig, str(out), dpi):
+            for k, t in enumerate(times):
+                scene.update(k, positions[k], valid[k])
+                clock.set_text(f"t = {t:5.2f} s / {total}")
+                writer.grab_frame()
     return out
 
 
