@@ -49,3 +49,26 @@ def test_bag_eval_cli_offline(eval_bag, shipped_model, tmp_path, capsys) -> None
     assert "online" not in report and report["offline"]["windows"] > 0
     assert "offline" in capsys.readouterr().out
     assert cli_main(["bag", "eval", str(tmp_path / "nope"), "--offline"]) == 2
+
+
+def test_scoring_ranks_published_labels_with_tie_handling() -> None:
+    """The replay score uses the same metrics as evaluation: published order and scores, a tie between the true
+    label and another counts half, a true label that was not published is never credited."""
+    from motion_text_node.bag.convert import GroundTruthSegment
+    from motion_text_node.bag.evaluate import Prediction, score
+
+    segs = [GroundTruthSegment("a", "c1", "walk", "walk", 0.0, 10.0, 300, 30.0),
+            GroundTruthSegment("b", "c2", "run", "run", 0.0, 10.0, 300, 30.0)]
+    preds = [
+        Prediction("a", 0.0, 1.0, "walk", ["walk", "run", "sit"], [0.9, 0.5, 0.1]),  # top-1 hit
+        Prediction("a", 1.0, 2.0, "run", ["run", "walk", "sit"], [0.9, 0.9, 0.1]),  # tie: half a top-1
+        Prediction("b", 0.0, 1.0, "walk", ["walk", "sit"], [0.8, 0.2]),  # truth unpublished: miss, also top-5
+        Prediction("b", 1.0, 2.0, "sit", ["sit", "jump", "run"]),  # no scores: the published order
+    ]
+    out = score(preds, segs)
+    assert out["windows"] == 4
+    assert out["top1"] == pytest.approx(100 * 1.5 / 4)
+    assert out["top5"] == pytest.approx(100 * 3 / 4)
+    assert out["per_class"] == pytest.approx({"walk": 75.0, "run": 0.0})
+    assert out["top1_norm"] == pytest.approx(37.5)
+    assert out["label_accuracy"] == pytest.approx(25.0)

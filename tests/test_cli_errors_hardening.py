@@ -277,3 +277,138 @@ def test_ctrl_c_under_load_is_one_line(tmp_path, cmu_cache) -> None:
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
     assert rc == 130, text
     assert text.strip().splitlines()[-1].split("\r")[-1] == "motion-text library: interrupted"
+
+
+# --- what the file fuzzer found (bench/fuzz.py) ----------------------------------------------------------------
+BVH_TWO_JOINTS = """HIERARCHY
+ROOT Hips
+{{
+  OFFSET 0 0 0
+  CHANNELS {root_channels}
+  JOINT Spine
+  {{
+    OFFSET 0 10 0
+    CHANNELS {spine_channels}
+    End Site
+    {{
+      OFFSET 0 10 0
+    }}
+  }}
+}}
+MOTION
+Frames: {frames}
+Frame Time: {frame_time}
+{rows}
+"""
+ROOT6 = "6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"
+SPINE3 = "3 Zrotation Xrotation Yrotation"
+
+
+@pytest.mark.parametrize("fields, expect", [
+    ({"root_channels": "\u00b2"}, "channel"),  # a superscript two passes str.isdigit but not int()
+    ({"frames": "\u00b2"}, "bad frame count"),
+    ({"root_channels": "0", "spine_channels": "0", "frames": "1000000000", "frame_time": "0.01", "rows": ""},
+     "no joint has channels"),  # no values to read: the frame count would not be bounded by the file's size
+    ({"frame_time": "1e-9"}, "frame time must be"),  # 1e9 fps
+])
+def test_bvh_headers_the_fuzzer_broke(tmp_path, fields, expect) -> None:
+    from motion_text_node.data.bvh import load_bvh
+
+    values = {"root_channels": ROOT6, "spine_channels": SPINE3, "frames": "2", "frame_time": "0.0333",
+              "rows": "0 0 0 0 0 0 0 0 0\n0 0 0 0 0 0 0 0 0", **fields}
+    path = tmp_path / "f.bvh"
+    path.write_text(BVH_TWO_JOINTS.format(**values))
+    with pytest.raises(UserError, match=expect):
+        load_bvh(path)
+
+
+@pytest.mark.parametrize("shape", ["flat", "transposed", "trailing axis"])
+def test_confidences_of_another_shape_are_one_line(tmp_path, shape) -> None:
+    motion = walking_motion(frames=10)
+    path = save_npz_clip(tmp_path / "walk.npz", motion)
+    with np.load(path) as d:
+        arrays = dict(d)
+    conf = {"flat": np.ones(10 * 22), "transposed": np.ones((22, 10)), "trailing axis": np.ones((10, 22, 1))}[shape]
+    np.savez(path, **arrays, confidences=conf)
+    with pytest.raises(UserError, match="one value per joint"):
+        load_npz_clip(path)
+    np.savez(path, **arrays, confidences=np.ones(22))  # one per joint for every frame, as Skeleton messages
+    assert load_npz_clip(path).motion.positions.shape == (10, 22, 3)
+
+
+def test_complex_numbers_are_refused(tmp_path, library_arrays) -> None:
+    path = save_npz_clip(tmp_path / "walk.npz", walking_motion())
+    with np.load(path) as d:
+        arrays = dict(d)
+    np.savez(path, **{**arrays, "positions": arrays["positions"].astype(np.complex64)})
+    with pytest.raises(UserError, match="real numbers"):
+        load_npz_clip(path)
+    lib = tmp_path / "lib.npz"
+    np.savez(lib, **{**library_arrays, "embeddings": library_arrays["embeddings"].astype(np.complex64)})
+    with pytest.raises(UserError, match="embeddings must be"):
+        MotionLibrary.load(lib)
+    positions = library_arrays["positions"].copy()
+    positions[5] = np.nan
+    np.savez(lib, **{**library_arrays, "positions": positions})
+    with pytest.raises(UserError, match="positions hold NaN"):
+        MotionLibrary.load(lib)
+
+
+def test_complex_amass_frame_rate_is_refused(tmp_path) -> None:
+    from motion_text_node.data.amass import read_amass_npz
+
+    path = tmp_path / "seq_poses.npz"
+    np.savez(path, poses=np.zeros((4, 156)), trans=np.zeros((4, 3)), betas=np.zeros(16), gender="male",
+             mocap_framerate=np.array(120 + 0j))
+    with pytest.raises(UserError, match="not real numbers"):
+        read_amass_npz(path)
+
+
+@pytest.mark.parametrize("damage", ["empty", "negative shape"])
+def test_cache_arrays_the_fuzzer_broke(small_cache, damage) -> None:
+    target = small_cache / "valid.npy"
+    if damage == "empty":
+        target.write_bytes(b"")
+    else:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "|b1", "fortran_order": False, "shape": (-2, 22)})
+        target.write_bytes(header.getvalue())
+    with pytest.raises(UserError, match="corrupt dataset cache"):
+        DatasetCache(small_cache)
+
+
+@pytest.fixture
+def model_copy(shipped_model, tmp_path) -> Path:
+    """The shipped model folder with its own model.json (the other files linked)."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in shipped_model.iterdir():
+        if f.is_file() and f.name != "model.json":
+            (folder / f.name).symlink_to(f)
+    (folder / "model.json").write_text((shipped_model / "model.json").read_text())
+    return folder
+
+
+@pytest.mark.parametrize("change, expect", [
+    (lambda m: {**m, "motion_library": 5}, "motion_library must be a file name"),
+    (lambda m: {**m, "motion_library": "../elsewhere/lib.npz"}, "motion_library must be a file name"),
+    (lambda m: {**m, "normalization": {**m["normalization"], "window_frames": True}}, "window_frames"),
+    (lambda m: {**m, "text_encoder": {**m["text_encoder"], "max_length": True}}, "max_length"),
+])
+def test_model_json_values_the_fuzzer_found(model_copy, change, expect) -> None:
+    from motion_text_node.runtime.bundle import load_bundle
+
+    meta = json.loads((model_copy / "model.json").read_text())
+    (model_copy / "model.json").write_text(json.dumps(change(meta)))
+    with pytest.raises(UserError, match=expect):
+        load_bundle(model_copy)
+
+
+@pytest.mark.parametrize("override, expect", [
+    ("normalization.fps=.nan", "normalization.fps"), ("normalization.fps=-15.0", "normalization.fps"),
+    ("model.embed_dim=-5", "model.embed_dim"), ("model.dropout=1.5", "model.dropout"),
+    ("optim.lr=.inf", "finite"),
+])
+def test_training_config_values_must_make_a_model(override, expect) -> None:
+    with pytest.raises(UserError, match=expect):
+        load_config(REPO / "configs" / "tiny.yaml", [override])

@@ -90,7 +90,7 @@ def test_npz_in_a_named_format(tmp_path) -> None:
     ({"positions": np.zeros((3, 22, 3)), "fps": [1, 2]}, "one number"),
     ({"positions": np.zeros((3, 22)), "fps": 30, "skeleton_format": "smpl22"}, "frames, joints, 3"),
     ({"positions": np.zeros((3, 2, 3)), "fps": 30, "joint_names": np.array(["a", "b"])}, "no joint name matches"),
-    ({"positions": np.array([["x"]]), "fps": 30}, "must be numbers"),
+    ({"positions": np.array([["x"]]), "fps": 30}, "must be real numbers"),
 ])
 def test_malformed_npz_names_the_file_and_problem(arrays, problem, tmp_path) -> None:
     path = tmp_path / "bad.npz"

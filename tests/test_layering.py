@@ -16,7 +16,7 @@ PACKAGE = "motion_text_node"
 #: with the runtime's encoders) and the tools sit above it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "paths"),
-    ("outputs",),  # output-path checks, raising errors.UserError
+    ("outputs", "metrics"),  # output-path checks (raising errors.UserError); retrieval/recognition metrics
     ("skeleton",),
     ("captions", "viz"),
     ("data",),
@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 #: Packages whose modules must load without these (the nodes, bag tools and benchmarks run where torch is not
 #: installed; the benchmarks that need torch import it when they run).
-TORCH_FREE = ("skeleton", "captions", "viz", "data", "runtime", "ros", "bag", "bench")
+TORCH_FREE = ("metrics", "skeleton", "captions", "viz", "data", "runtime", "ros", "bag", "bench")
 HEAVY = ("torch", "transformers", "smplx")
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from motion_text_node.train.metrics import (
+from motion_text_node.metrics import (
     aggregate_runs,
     mean_and_spread,
     near_duplicate_matrix,

@@ -158,7 +158,7 @@ def test_train_cli_bad_config_is_one_line(tmp_path, capsys) -> None:
 
 
 def test_metrics_rank_a_perfect_model_perfectly() -> None:
-    from motion_text_node.train.metrics import retrieval_protocols
+    from motion_text_node.metrics import retrieval_protocols
 
     e = np.eye(5, dtype=np.float32)
     res = retrieval_protocols(e, e, [f"t{i}" for i in range(5)])

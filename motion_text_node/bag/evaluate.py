@@ -9,7 +9,7 @@ import json
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from motion_text_node.bag.info import open_reader
 from motion_text_node.bag.integrity import BagDamage, CorruptBagError, checked_messages
 from motion_text_node.bag.types import SKELETON_TYPE, ensure_type
 from motion_text_node.errors import UserError
+from motion_text_node.metrics import recognition_metrics
 from motion_text_node.outputs import writing
 from motion_text_node.ros.conversions import skeleton_msg_to_frame, stamp_to_sec
 from motion_text_node.ros.processes import node_command, start_node, stop_node
@@ -35,6 +36,7 @@ class Prediction:
     window_end: float
     label: str
     top_labels: list[str]
+    top_scores: list[float] = field(default_factory=list)  # as published beside top_labels
     received: float = 0.0  # wall time of receipt (online)
     latency_ms: float = float("nan")
 
@@ -72,6 +74,33 @@ def truth_at(segments: list[GroundTruthSegment], track: str, t: float) -> str:
     return ""
 
 
+def published_scores(rows: list[tuple[Prediction, str]], classes: list[str],
+                     max_k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C + max_k) class scores and (N,) true class indices for ``metrics.recognition_metrics`` from what the
+    node published: each prediction's top labels with their scores (their ranks when it published no scores). A
+    class it did not publish scores below every published one, and an unpublished true class lowest of all, below
+    ``max_k`` extra columns that stand for the node's other labels: an unpublished truth is never credited, at any
+    top-k up to ``max_k``."""
+    index = {c: i for i, c in enumerate(classes)}
+    scores = np.empty((len(rows), len(classes) + max_k))
+    truth = np.empty(len(rows), np.int64)
+    for n, (p, t) in enumerate(rows):
+        values = p.top_scores if len(p.top_scores) == len(p.top_labels) else [-float(r) for r in
+                                                                              range(len(p.top_labels))]
+        published = {}
+        for label, value in zip(p.top_labels, values, strict=True):
+            if np.isfinite(value):
+                published.setdefault(label, float(value))
+        floor = min(published.values(), default=0.0) - 1.0
+        scores[n] = floor
+        for label, value in published.items():
+            scores[n, index[label]] = value
+        truth[n] = index[t]
+        if t not in published:
+            scores[n, truth[n]] = floor - 1.0
+    return scores, truth
+
+
 def score(predictions: list[Prediction], segments: list[GroundTruthSegment]) -> dict:
     """Per-window top-1/top-5 and per-class accuracy (truth at the window's end), detection delay."""
     rows = [(p, truth_at(segments, p.track_id, p.window_end)) for p in predictions]
@@ -79,15 +108,13 @@ def score(predictions: list[Prediction], segments: list[GroundTruthSegment]) -> 
     out: dict = {"windows": len(rows)}
     if not rows:
         return out
-    top1 = [p.top_labels[:1] == [t] for p, t in rows]
-    top5 = [t in p.top_labels[:5] for p, t in rows]
-    out["top1"] = 100.0 * float(np.mean(top1))
-    out["top5"] = 100.0 * float(np.mean(top5))
+    classes = sorted({t for _, t in rows} | {lab for p, _ in rows for lab in p.top_labels})
+    scores, truth = published_scores(rows, classes, max_k=5)
+    m = recognition_metrics(scores, truth, ks=(1, 5))  # ties between published scores count as expectations
+    out["top1"], out["top5"] = m["top1"], m["top5"]
     out["label_accuracy"] = 100.0 * float(np.mean([p.label == t for p, t in rows]))  # smoothed, hysteresis
-    classes = sorted({t for _, t in rows})
-    out["per_class"] = {c: 100.0 * float(np.mean([ok for (p, t), ok in zip(rows, top1, strict=True) if t == c]))
-                        for c in classes}
-    out["top1_norm"] = float(np.mean(list(out["per_class"].values())))
+    out["per_class"] = {classes[i]: acc for i, acc in m["per_class"].items()}
+    out["top1_norm"] = m["top1_norm"]
     delays = []
     for track in {s.track_id for s in segments}:
         segs = sorted((s for s in segments if s.track_id == track), key=lambda s: s.start)
@@ -121,7 +148,8 @@ def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None,
     for f in sorted(frames, key=lambda f: f.stamp):
         rec.add_frame(f, arrival=f.stamp)
         for r in rec.run_due():
-            preds.append(Prediction(r.track_id, r.window_start, r.window_end, r.label, r.top_labels))
+            preds.append(Prediction(r.track_id, r.window_start, r.window_end, r.label, r.top_labels,
+                                    [float(x) for x in r.top_scores]))
     return preds
 
 
@@ -172,7 +200,8 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
             now = time.time()
             sent = seen.get((msg.track_id, round(end, 6)))
             preds.append(Prediction(msg.track_id, stamp_to_sec(msg.window_start), end, msg.label,
-                                    list(msg.top_labels), now, (now - sent) * 1000.0 if sent else float("nan")))
+                                    list(msg.top_labels), [float(x) for x in msg.top_scores], now,
+                                    (now - sent) * 1000.0 if sent else float("nan")))
 
         qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
         node.create_subscription(Skeleton, SKELETON_TOPIC, on_skeleton, qos)

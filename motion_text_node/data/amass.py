@@ -149,8 +149,8 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
                 )
 
     for name, arr in (("poses", poses), ("trans", trans), ("betas", betas), (fps_key, fps)):
-        if not np.issubdtype(arr.dtype, np.number):
-            raise UserError(f"{path}: '{name}' is not numeric (dtype {arr.dtype})")
+        if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+            raise UserError(f"{path}: '{name}' is not real numbers (dtype {arr.dtype})")
     if poses.ndim != 2 or poses.shape[0] < 1:
         raise UserError(f"{path}: 'poses' must be (T, {SMPLH_POSE_DIM}) with T >= 1, got {poses.shape}")
     if poses.shape[1] != SMPLH_POSE_DIM:

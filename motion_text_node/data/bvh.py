@@ -14,6 +14,8 @@ from motion_text_node.skeleton.motion import Motion, check_duration
 UNIT_SCALES: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu_asf": 0.0254 / 0.45}
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
+#: Shortest frame time accepted (seconds): 10 kHz, above any capture system; a smaller one is a broken header.
+MIN_FRAME_TIME = 1e-4
 
 
 @dataclass
@@ -87,7 +89,7 @@ def parse_bvh(text: str, path: str = "<string>") -> BvhData:
             if take() != "CHANNELS":
                 raise _error(path, f"expected CHANNELS in {name}")
             count_tok = take()
-            if not count_tok.isdigit():
+            if not (count_tok.isascii() and count_tok.isdigit()):
                 raise _error(path, f"bad channel count {count_tok!r} in {name}")
             joint.channels = [take() for _ in range(int(count_tok))]
             for ch in joint.channels:
@@ -121,14 +123,16 @@ def parse_bvh(text: str, path: str = "<string>") -> BvhData:
     if take() != "Frames:":
         raise _error(path, "expected 'Frames:'")
     n_frames_tok = take()
-    if not n_frames_tok.isdigit():
+    if not (n_frames_tok.isascii() and n_frames_tok.isdigit()):
         raise _error(path, f"bad frame count {n_frames_tok!r}")
     if take() != "Frame" or take() != "Time:":
         raise _error(path, "expected 'Frame Time:'")
     frame_time = take_float()
-    if not (np.isfinite(frame_time) and frame_time > 0):
-        raise _error(path, f"frame time must be a positive number, got {frame_time}")
+    if not (np.isfinite(frame_time) and frame_time >= MIN_FRAME_TIME):
+        raise _error(path, f"frame time must be a number of at least {MIN_FRAME_TIME} s (10 kHz), got {frame_time}")
     n_frames = int(n_frames_tok)
+    if n_frames and not n_channels:  # no values to read would leave the frame count unbounded by the file
+        raise _error(path, f"{n_frames} frames announced but no joint has channels")
     data = tokens[pos:]
     if len(data) < n_frames * n_channels:
         raise _error(path, f"{n_frames} frames x {n_channels} channels announced, {len(data)} values found")

@@ -52,7 +52,7 @@ class DatasetCache:
             self.entries: list[dict] = index["clips"]
             self.positions = np.load(self.root / "positions.npy", mmap_mode="r")
             self.valid = np.load(self.root / "valid.npy", mmap_mode="r")
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, OverflowError) as exc:  # EOF: empty .npy, Overflow: shape < 0
             raise UserError(f"{self.root}: corrupt dataset cache ({exc})") from None
         if self.meta.get("version") != CACHE_VERSION:
             raise UserError(f"{self.root}: cache version {self.meta.get('version')} is not {CACHE_VERSION}; rebuild it")

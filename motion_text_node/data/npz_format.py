@@ -53,8 +53,8 @@ def load_npz_clip(path: str | Path) -> Clip:
     if not np.isfinite(fps) or fps <= 0:
         raise UserError(f"{path}: fps must be positive, got {fps}")
     positions = arrays["positions"]
-    if not np.issubdtype(positions.dtype, np.number):
-        raise UserError(f"{path}: positions must be numbers, got {positions.dtype}")
+    if not np.issubdtype(positions.dtype, np.number) or np.iscomplexobj(positions):
+        raise UserError(f"{path}: positions must be real numbers, got {positions.dtype}")
     confidences = arrays.get("confidences")
     if confidences is not None and not (np.issubdtype(confidences.dtype, np.number) or confidences.dtype == bool):
         raise UserError(f"{path}: confidences must be numbers, got {confidences.dtype}")

@@ -10,7 +10,6 @@ The runtime refuses a ``model.json`` it does not understand with one clear error
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,17 +71,15 @@ class ModelBundle:
         return self.root / name if name else None
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_meta(meta: dict, norm: NormalizationConfig) -> None:
     """The values of ``model.json`` the runtime relies on (ValueError naming the first wrong one)."""
-    if not (isinstance(norm.fps, (int, float)) and math.isfinite(norm.fps) and 1.0 <= norm.fps <= 1000.0):
-        raise ValueError(f"normalization.fps must be a number in [1, 1000], got {norm.fps!r}")
-    if not (isinstance(norm.window_frames, int) and 1 <= norm.window_frames <= 10_000):
-        raise ValueError(f"normalization.window_frames must be an integer in [1, 10000], got {norm.window_frames!r}")
-    for flag in ("retarget", "velocities", "mask"):
-        if not isinstance(getattr(norm, flag), bool):
-            raise ValueError(f"normalization.{flag} must be true or false")
+    norm.check()
     dim = meta["embed_dim"]
-    if not (isinstance(dim, int) and not isinstance(dim, bool) and dim > 0):
+    if not (_is_int(dim) and dim > 0):
         raise ValueError(f"embed_dim must be a positive integer, got {dim!r}")
     feature_dim = meta["motion_encoder"].get("feature_dim", norm.feature_dim)
     if feature_dim != norm.feature_dim:
@@ -92,11 +89,14 @@ def check_meta(meta: dict, norm: NormalizationConfig) -> None:
     if not (isinstance(templates, list) and templates
             and all(isinstance(t, str) and t.count("{}") == 1 for t in templates)):
         raise ValueError("prompt_templates must be a non-empty list of strings with one {} each")
+    library = meta.get("motion_library")
+    if library not in (None, "") and not (isinstance(library, str) and Path(library).name == library.strip()):
+        raise ValueError(f"motion_library must be a file name in the model folder, got {library!r}")
     labels = meta.get("labels", [])
     if not (isinstance(labels, list) and all(isinstance(x, str) and x.strip() for x in labels)):
         raise ValueError("labels must be a list of non-empty strings")
     max_length = meta["text_encoder"].get("max_length", 64)
-    if not (isinstance(max_length, int) and 1 <= max_length <= 512):
+    if not (_is_int(max_length) and 1 <= max_length <= 512):
         raise ValueError(f"text_encoder.max_length must be an integer in [1, 512], got {max_length!r}")
 
 

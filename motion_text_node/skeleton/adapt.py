@@ -216,8 +216,8 @@ def to_canonical(
     ok = np.isfinite(pos).all(axis=2) & (np.abs(np.nan_to_num(pos, nan=0.0)) <= max_abs_coordinate).all(axis=2)
     if confidences is not None and np.size(confidences) > 0:
         conf = np.asarray(confidences, dtype=np.float32)
-        conf = np.broadcast_to(conf if conf.ndim == 2 else conf[None], pos.shape[:2]) if conf.size in (
-            pos.shape[1], pos.shape[0] * pos.shape[1]) else None
+        # (J,) one value per joint for every frame (as Skeleton messages carry it), or (T, J)
+        conf = np.broadcast_to(conf, pos.shape[:2]) if conf.shape in (pos.shape[1:2], pos.shape[:2]) else None
         if conf is None:
             raise UserError(f"confidences must have one value per joint, got {np.shape(confidences)}")
         ok &= np.nan_to_num(conf, nan=0.0) >= min_confidence

@@ -7,6 +7,7 @@ velocities and the joint-validity mask. The parameters (``NormalizationConfig``)
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -52,11 +53,25 @@ class NormalizationConfig:
         """Plain dict (for YAML/JSON metadata)."""
         return asdict(self)
 
+    def check(self) -> None:
+        """ValueError naming the first value a model cannot run with (fps, window length, feature flags)."""
+        fps = self.fps
+        if not (isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps)
+                and 1.0 <= fps <= 1000.0):
+            raise ValueError(f"normalization.fps must be a number in [1, 1000], got {fps!r}")
+        frames = self.window_frames
+        if not (isinstance(frames, int) and not isinstance(frames, bool) and 1 <= frames <= 10_000):
+            raise ValueError(f"normalization.window_frames must be an integer in [1, 10000], got {frames!r}")
+        for flag in ("retarget", "velocities", "mask"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"normalization.{flag} must be true or false")
+
     @classmethod
     def from_dict(cls, data: dict) -> NormalizationConfig:
         """Rebuild from ``to_dict`` output; unknown keys or another version raise ValueError."""
         refuse_unknown_keys(data, cls, "normalization")
         config = cls(**data)
+        config.check()
         if config.version != NORMALIZATION_VERSION:
             raise ValueError(f"normalization version {config.version} is not supported (expected "
                              f"{NORMALIZATION_VERSION})")

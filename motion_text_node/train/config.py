@@ -6,6 +6,7 @@ Unknown keys and wrong types fail loudly with the list of valid keys.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,8 @@ def _coerce(value: Any, like: Any, key: str) -> Any:
             return value
         raise UserError(f"{key}: expected true/false, got {value!r}")
     if isinstance(like, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise UserError(f"{key}: expected a finite number, got {value!r}")
         return float(value)
     if isinstance(like, int) and isinstance(value, int) and not isinstance(value, bool):
         return value

@@ -15,10 +15,7 @@ from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.labels import clip_action_label
 from motion_text_node.errors import UserError
-from motion_text_node.skeleton.mirror import has_side_words, mirror_text
-from motion_text_node.train.checkpoint import LoadedModel, embed_windows, load_contrastive, load_model
-from motion_text_node.train.config import TrainConfig
-from motion_text_node.train.metrics import (
+from motion_text_node.metrics import (
     aggregate_runs,
     near_duplicate_matrix,
     normalize_text,
@@ -26,6 +23,9 @@ from motion_text_node.train.metrics import (
     recognition_metrics,
     retrieval_protocols,
 )
+from motion_text_node.skeleton.mirror import has_side_words, mirror_text
+from motion_text_node.train.checkpoint import LoadedModel, embed_windows, load_contrastive, load_model
+from motion_text_node.train.config import TrainConfig
 from motion_text_node.train.samples import clip_windows
 from motion_text_node.train.trainer import class_names, resolve_cache, selected_clips
 

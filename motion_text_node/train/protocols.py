@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from motion_text_node.data.clip import Clip
+from motion_text_node.metrics import recognition_metrics
 from motion_text_node.skeleton.mirror import has_side_words, mirror_text
 from motion_text_node.skeleton.sensor import VIEWS
 from motion_text_node.train.checkpoint import embed_windows
-from motion_text_node.train.metrics import recognition_metrics
 
 
 def _window_scores(lm, clips: list[Clip], classes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,13 +24,13 @@ from motion_text_node.data.clip import Clip
 from motion_text_node.data.labels import clip_action_label, cmu_action_classes
 from motion_text_node.data.sources import provenance, select_clips
 from motion_text_node.errors import UserError
+from motion_text_node.metrics import retrieval_protocols
 from motion_text_node.model.losses import contrastive_loss
 from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
 from motion_text_node.paths import cache_dir
 from motion_text_node.skeleton.mirror import mirror_text
 from motion_text_node.train.checkpoint import build_model, embed_windows, read_checkpoint, save_checkpoint
 from motion_text_node.train.config import TrainConfig, cache_path, save_config
-from motion_text_node.train.metrics import retrieval_protocols
 from motion_text_node.train.samples import WindowSampler, clip_windows
 
 
