@@ -16,13 +16,14 @@ torch and smplx are imported inside the functions that need them; importing this
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from motion_text_node.data.npz_io import open_npz
+from motion_text_node.data.npz_io import GuardedNpz, open_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.skeleton.formats import SMPL_HAND_JOINTS
@@ -113,16 +114,33 @@ def _check_gender_override(gender: str | None) -> str | None:
     return norm
 
 
-def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> AmassSequence:
-    """Read and validate an AMASS SMPL+H ``*_poses.npz`` file (no body model needed).
+@dataclass
+class _AmassMembers:
+    """The members of an AMASS npz as read, not yet checked (``fps_key`` names the frame-rate member)."""
 
-    Raises ``UserError`` naming the file when it is missing, unreadable, lacks a key, has arrays of the wrong
-    shape or non-finite values (an SMPL-X ``*_stageii.npz`` file is recognised and refused with that reason).
-    """
-    path = Path(npz_path).expanduser()
-    override = _check_gender_override(gender_override)
-    if not path.is_file():
-        raise UserError(f"AMASS file not found: {path}")
+    poses: np.ndarray
+    trans: np.ndarray
+    betas: np.ndarray
+    fps: np.ndarray
+    fps_key: str
+    gender: str
+
+
+def _read_gender(data: GuardedNpz, path: Path) -> str:
+    """The file's ``gender`` member, normalised; UserError asking for an override when it is unusable."""
+    try:
+        raw_gender = data["gender"]
+    except UserError as exc:  # e.g. a pickled object, which is not read
+        raise UserError(f"{exc}; pass a gender override") from None
+    gender = _normalize_gender(raw_gender)
+    if gender is None:
+        shown = raw_gender.reshape(()).item() if raw_gender.size == 1 else raw_gender.tolist()
+        raise UserError(f"{path}: gender {shown!r} is not one of {', '.join(GENDERS)}; pass a gender override")
+    return gender
+
+
+def _load_amass_members(path: Path, override: str | None) -> _AmassMembers:
+    """Read the members of an AMASS npz through the guarded reader; UserError listing any that are missing."""
     with open_npz(path) as data:
         keys = set(data.files)
         fps_key = "mocap_framerate" if "mocap_framerate" in keys else "mocap_frame_rate"
@@ -135,22 +153,21 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
                 f"(found: {', '.join(sorted(keys)) or 'nothing'}){hint}"
             )
         poses, trans, betas, fps = (np.asarray(data[k]) for k in ("poses", "trans", "betas", fps_key))
-        gender = override
-        if gender is None:
-            try:
-                raw_gender = data["gender"]
-            except UserError as exc:  # e.g. a pickled object, which is not read
-                raise UserError(f"{exc}; pass a gender override") from None
-            gender = _normalize_gender(raw_gender)
-            if gender is None:
-                shown = raw_gender.reshape(()).item() if raw_gender.size == 1 else raw_gender.tolist()
-                raise UserError(
-                    f"{path}: gender {shown!r} is not one of {', '.join(GENDERS)}; pass a gender override"
-                )
+        gender = override if override is not None else _read_gender(data, path)
+    return _AmassMembers(poses, trans, betas, fps, fps_key, gender)
 
-    for name, arr in (("poses", poses), ("trans", trans), ("betas", betas), (fps_key, fps)):
+
+def _check_real(path: Path, members: _AmassMembers) -> None:
+    """Every numeric member holds real numbers (no strings, objects or complex values)."""
+    arrays = (("poses", members.poses), ("trans", members.trans), ("betas", members.betas),
+              (members.fps_key, members.fps))
+    for name, arr in arrays:
         if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
             raise UserError(f"{path}: '{name}' is not real numbers (dtype {arr.dtype})")
+
+
+def _check_shapes(path: Path, poses: np.ndarray, trans: np.ndarray, betas: np.ndarray) -> np.ndarray:
+    """Shapes of poses (T, 156), trans (T, 3) and betas (S,); returns betas with a (1, S) row flattened."""
     if poses.ndim != 2 or poses.shape[0] < 1:
         raise UserError(f"{path}: 'poses' must be (T, {SMPLH_POSE_DIM}) with T >= 1, got {poses.shape}")
     if poses.shape[1] != SMPLH_POSE_DIM:
@@ -164,12 +181,22 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
         betas = betas[0]
     if betas.ndim != 1 or not 1 <= betas.shape[0] <= 300:
         raise UserError(f"{path}: 'betas' must be (S,) shape coefficients, got {betas.shape}")
+    return betas
+
+
+def _check_fps(path: Path, fps_key: str, fps: np.ndarray) -> float:
+    """The frame rate member as one positive finite number."""
     if fps.size != 1:
         raise UserError(f"{path}: '{fps_key}' must be one number, got shape {fps.shape}")
     fps_value = float(fps.reshape(()))
     if not np.isfinite(fps_value) or fps_value <= 0:
         raise UserError(f"{path}: '{fps_key}' must be a positive frame rate, got {fps_value}")
-    for name, arr in (("poses", poses), ("trans", trans), ("betas", betas)):
+    return fps_value
+
+
+def _check_finite(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> None:
+    """No NaN/inf in the named arrays; the error names the first few bad frames of 2-D ones."""
+    for name, arr in arrays:
         bad = ~np.isfinite(arr)
         if bad.any():
             where = ""
@@ -177,14 +204,36 @@ def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> 
                 rows = np.unique(np.nonzero(bad)[0])
                 where = f" (frames {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''})"
             raise UserError(f"{path}: '{name}' has {int(bad.sum())} NaN/inf values{where}")
+
+
+def _checked_sequence(path: Path, members: _AmassMembers) -> AmassSequence:
+    """Check the members read from ``path`` (dtypes, shapes, frame rate, finite values) into an AmassSequence."""
+    _check_real(path, members)
+    poses, trans = members.poses, members.trans
+    betas = _check_shapes(path, poses, trans, members.betas)
+    fps_value = _check_fps(path, members.fps_key, members.fps)
+    _check_finite(path, (("poses", poses), ("trans", trans), ("betas", betas)))
     return AmassSequence(
         path=path,
         poses=poses.astype(np.float32),
         trans=trans.astype(np.float32),
         betas=betas.astype(np.float32),
-        gender=gender,
+        gender=members.gender,
         fps=fps_value,
     )
+
+
+def read_amass_npz(npz_path: str | Path, gender_override: str | None = None) -> AmassSequence:
+    """Read and validate an AMASS SMPL+H ``*_poses.npz`` file (no body model needed).
+
+    Raises ``UserError`` naming the file when it is missing, unreadable, lacks a key, has arrays of the wrong
+    shape or non-finite values (an SMPL-X ``*_stageii.npz`` file is recognised and refused with that reason).
+    """
+    path = Path(npz_path).expanduser()
+    override = _check_gender_override(gender_override)
+    if not path.is_file():
+        raise UserError(f"AMASS file not found: {path}")
+    return _checked_sequence(path, _load_amass_members(path, override))
 
 
 def resolve_body_model(body_model: str | Path, gender: str) -> Path:

@@ -416,40 +416,70 @@ def babel_chunks(
     if chunk_frames < 1 or min_frames < 1:
         raise ValueError("chunk_frames and min_frames must be positive")
     total = int(fps * seq.dur) if num_frames is None else num_frames
+    if mode == "segment":
+        return _segment_chunks(seq, label_map, total, fps, chunk_frames, min_frames)
+    return _window_chunks(seq, label_map, total, fps, chunk_frames, min_frames, min_coverage)
+
+
+def _segment_chunks(seq: BabelSequence, label_map: Mapping[str, int] | None, total: int, fps: float,
+                    chunk_frames: int, min_frames: int) -> list[BabelChunk]:
+    """``mode="segment"``: each labelled segment cut into chunks from its start, one chunk per category."""
     labels = seq.dense_labels
     chunks: list[BabelChunk] = []
-    if mode == "segment":
-        for lab in labels:
-            cats = [c for c in lab.act_cat if label_map is None or c in label_map]
-            seg_start, seg_stop = _frame_span(lab, fps, total)
-            if not cats or seg_stop <= seg_start:
+    for lab in labels:
+        cats = [c for c in lab.act_cat if label_map is None or c in label_map]
+        seg_start, seg_stop = _frame_span(lab, fps, total)
+        if not cats or seg_stop <= seg_start:
+            continue
+        for n, start in enumerate(range(seg_start, seg_stop, chunk_frames)):
+            stop = min(start + chunk_frames, seg_stop)
+            if stop - start < min_frames:
                 continue
-            for n, start in enumerate(range(seg_start, seg_stop, chunk_frames)):
-                stop = min(start + chunk_frames, seg_stop)
-                if stop - start < min_frames:
-                    continue
-                for cat in cats:
-                    chunks.append(BabelChunk(
-                        seq.sid, len(chunks), start, stop, cat, _texts([lab]),
-                        _segments_in(labels, start, stop, fps, cat, label_map), lab.seg_id, n,
-                    ))
-        return chunks
+            for cat in cats:
+                chunks.append(BabelChunk(
+                    seq.sid, len(chunks), start, stop, cat, _texts([lab]),
+                    _segments_in(labels, start, stop, fps, cat, label_map), lab.seg_id, n,
+                ))
+    return chunks
 
+
+def _category_cover(
+    labels: list[BabelLabel], total: int, fps: float
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Per category: the frames it labels ((total,) bool) and the earliest start of its labels."""
     times = np.arange(total) / fps
-    cover: dict[str, np.ndarray] = {}  # category -> (total,) bool, frames it labels
+    cover: dict[str, np.ndarray] = {}
     first_start: dict[str, float] = {}
     for lab in labels:
         frames = (times >= lab.start_t) & (times < lab.end_t)
         for cat in lab.act_cat:
             cover[cat] = cover.get(cat, np.zeros(total, dtype=bool)) | frames
             first_start[cat] = min(first_start.get(cat, math.inf), lab.start_t)
+    return cover, first_start
+
+
+def _window_category(cover: dict[str, np.ndarray], first_start: dict[str, float], start: int, stop: int,
+                     label_map: Mapping[str, int] | None, min_coverage: float) -> str | None:
+    """The category labelling most of frames [start, stop); None when it covers too little or is not kept."""
+    counts = {cat: int(mask[start:stop].sum()) for cat, mask in cover.items()}
+    best = max(counts, key=lambda c: (counts[c], label_map is None or c in label_map, -first_start[c]))
+    if counts[best] < min_coverage * (stop - start) or (label_map is not None and best not in label_map):
+        return None
+    return best
+
+
+def _window_chunks(seq: BabelSequence, label_map: Mapping[str, int] | None, total: int, fps: float,
+                   chunk_frames: int, min_frames: int, min_coverage: float) -> list[BabelChunk]:
+    """``mode="window"``: consecutive windows from frame 0, each labelled by the category covering most of it."""
+    labels = seq.dense_labels
+    cover, first_start = _category_cover(labels, total, fps)
+    chunks: list[BabelChunk] = []
     for n, start in enumerate(range(0, total, chunk_frames)):
         stop = min(start + chunk_frames, total)
         if stop - start < min_frames or not cover:
             continue
-        counts = {cat: int(mask[start:stop].sum()) for cat, mask in cover.items()}
-        best = max(counts, key=lambda c: (counts[c], label_map is None or c in label_map, -first_start[c]))
-        if counts[best] < min_coverage * (stop - start) or (label_map is not None and best not in label_map):
+        best = _window_category(cover, first_start, start, stop, label_map, min_coverage)
+        if best is None:
             continue
         overlapping = [lab for lab in labels if best in lab.act_cat and lab.end_t > start / fps
                        and lab.start_t < stop / fps]
@@ -559,6 +589,24 @@ def iter_babel_clips(
     ``<babel_dir>/action_label_2_idx.json`` (from BABEL's repository, ``action_recognition/data/``). The total is
     the chunk count predicted from the annotations; ``meta`` gets the unreadable-file count as the iterator runs.
     """
+    _check_source_args(amass_root, babel_dir, body_model_dir, subset, splits)
+    mapping = _subset_label_map(subset, label_map, babel_dir)
+    join = join_amass(load_babel(babel_dir, splits), amass_root)
+    if join.missing:
+        logger.warning(join.report())
+    total = sum(len(babel_chunks(seq, mapping, mode=mode, fps=fps)) for seq, _ in join.found)
+    meta: dict = {
+        "source": "amass-babel", "amass_root": str(join.root), "babel_dir": str(babel_dir), "subset": subset,
+        "chunking": mode, "classes": sorted(mapping, key=mapping.__getitem__) if mapping else None,
+        "sequences": len(join.found), "missing_amass": len(join.missing),
+        "missing_examples": [s.feat_p for s in join.missing[:10]], "unreadable_amass": 0,
+    }
+    return _split_items(join, meta, body_model_dir, mapping, mode, fps, device), total, meta
+
+
+def _check_source_args(amass_root: str | Path | None, babel_dir: str | Path | None,
+                       body_model_dir: str | Path | None, subset: str, splits: Sequence[str]) -> None:
+    """UserError for a missing folder, an unknown subset or an unknown split of ``iter_babel_clips``."""
     if amass_root is None:
         raise UserError("AMASS + BABEL needs the AMASS root folder (--path)")
     if babel_dir is None:
@@ -574,35 +622,31 @@ def iter_babel_clips(
     for split in splits:
         if split not in SPLITS:
             raise UserError(f"unknown BABEL split {split!r}: expected one of {', '.join(SPLITS)}")
+
+
+def _subset_label_map(subset: str, label_map: str | Path | Mapping | None,
+                      babel_dir: str | Path) -> dict[str, int] | None:
+    """The class subset's label map (``label_map``, else BABEL's file in ``babel_dir``); None for "all"."""
     num_classes = SUBSETS[subset]
-    mapping = None
-    if num_classes is not None:
-        if label_map is None:
-            label_map = Path(babel_dir).expanduser() / LABEL_MAP_NAME
-            if not label_map.is_file():
-                raise UserError(f"{subset} needs BABEL's {LABEL_MAP_NAME} (action_recognition/data/ in BABEL's "
-                                f"repository): put it in {babel_dir} or pass it with --label-map")
-        mapping = read_action_label_map(label_map, num_classes)
-    join = join_amass(load_babel(babel_dir, splits), amass_root)
-    if join.missing:
-        logger.warning(join.report())
-    total = sum(len(babel_chunks(seq, mapping, mode=mode, fps=fps)) for seq, _ in join.found)
-    meta: dict = {
-        "source": "amass-babel", "amass_root": str(join.root), "babel_dir": str(babel_dir), "subset": subset,
-        "chunking": mode, "classes": sorted(mapping, key=mapping.__getitem__) if mapping else None,
-        "sequences": len(join.found), "missing_amass": len(join.missing),
-        "missing_examples": [s.feat_p for s in join.missing[:10]], "unreadable_amass": 0,
-    }
+    if num_classes is None:
+        return None
+    if label_map is None:
+        label_map = Path(babel_dir).expanduser() / LABEL_MAP_NAME
+        if not label_map.is_file():
+            raise UserError(f"{subset} needs BABEL's {LABEL_MAP_NAME} (action_recognition/data/ in BABEL's "
+                            f"repository): put it in {babel_dir} or pass it with --label-map")
+    return read_action_label_map(label_map, num_classes)
 
-    def items() -> Iterator[tuple[Clip, str]]:
-        unreadable: list[tuple[Path, str]] = []
-        for clip, seq in _iter_clips(join, unreadable, body_model_dir, mapping, mode, None, fps, CHUNK_FRAMES, 1,
-                                     0.5, None, device):
-            meta["unreadable_amass"] = len(unreadable)
-            yield clip, seq.split
+
+def _split_items(join: AmassJoin, meta: dict, body_model_dir: str | Path | None, mapping: Mapping[str, int] | None,
+                 mode: str, fps: float, device: str) -> Iterator[tuple[Clip, str]]:
+    """(clip, split) pairs of the joined sequences, keeping the unreadable-file count in ``meta`` up to date."""
+    unreadable: list[tuple[Path, str]] = []
+    for clip, seq in _iter_clips(join, unreadable, body_model_dir, mapping, mode, None, fps, CHUNK_FRAMES, 1,
+                                 0.5, None, device):
         meta["unreadable_amass"] = len(unreadable)
-        meta["unreadable_examples"] = [f"{p}: {msg}" for p, msg in unreadable[:10]]
-        if unreadable:
-            logger.warning("%d AMASS files unreadable (e.g. %s)", len(unreadable), unreadable[0][1])
-
-    return items(), total, meta
+        yield clip, seq.split
+    meta["unreadable_amass"] = len(unreadable)
+    meta["unreadable_examples"] = [f"{p}: {msg}" for p, msg in unreadable[:10]]
+    if unreadable:
+        logger.warning("%d AMASS files unreadable (e.g. %s)", len(unreadable), unreadable[0][1])

@@ -48,100 +48,147 @@ def _error(path: str, msg: str) -> UserError:
     return UserError(f"{path}: not a valid BVH file: {msg}")
 
 
-def parse_bvh(text: str, path: str = "<string>") -> BvhData:
-    """Parse BVH text into hierarchy and channel values; raises UserError naming the problem."""
-    tokens = text.split()
-    pos = 0
+class _Tokens:
+    """A cursor over the whitespace-separated tokens of a BVH text."""
 
-    def take() -> str:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise _error(path, "unexpected end of file")
-        pos += 1
-        return tokens[pos - 1]
+    def __init__(self, text: str, path: str) -> None:
+        self.tokens = text.split()
+        self.pos = 0
+        self.path = path
 
-    def take_float() -> float:
-        tok = take()
+    def take(self) -> str:
+        """The next token; UserError at the end of the file."""
+        if self.pos >= len(self.tokens):
+            raise _error(self.path, "unexpected end of file")
+        self.pos += 1
+        return self.tokens[self.pos - 1]
+
+    def take_float(self) -> float:
+        """The next token as a number; UserError naming it when it is not one."""
+        tok = self.take()
         try:
             return float(tok)
         except ValueError:
-            raise _error(path, f"expected a number, got {tok!r}") from None
+            raise _error(self.path, f"expected a number, got {tok!r}") from None
 
-    if take() != "HIERARCHY":
-        raise _error(path, "does not start with HIERARCHY")
+    def peek(self) -> str | None:
+        """The next token without taking it (None at the end of the file)."""
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def rest(self) -> list[str]:
+        """All tokens not taken yet."""
+        return self.tokens[self.pos:]
+
+
+def _parse_channels(tok: _Tokens, name: str) -> list[str]:
+    """``CHANNELS <count> <names...>`` of joint ``name``, each name checked."""
+    if tok.take() != "CHANNELS":
+        raise _error(tok.path, f"expected CHANNELS in {name}")
+    count_tok = tok.take()
+    if not (count_tok.isascii() and count_tok.isdigit()):
+        raise _error(tok.path, f"bad channel count {count_tok!r} in {name}")
+    channels = [tok.take() for _ in range(int(count_tok))]
+    for ch in channels:
+        if len(ch) != 9 or ch[0] not in _AXES or ch[1:] not in ("position", "rotation"):
+            raise _error(tok.path, f"unknown channel {ch!r} in {name}")
+    return channels
+
+
+def _parse_joint(tok: _Tokens, name: str, parent: int, channel_start: int) -> BvhJoint:
+    """The ``{ OFFSET x y z [CHANNELS ...]`` opening of node ``name`` (End Sites may lack CHANNELS)."""
+    if tok.take() != "{":
+        raise _error(tok.path, f"expected '{{' after {name}")
+    if tok.take() != "OFFSET":
+        raise _error(tok.path, f"expected OFFSET in {name}")
+    offset = np.array([tok.take_float() for _ in range(3)])
+    if not np.isfinite(offset).all():
+        raise _error(tok.path, f"OFFSET of {name} is not finite")
+    joint = BvhJoint(name, parent, offset)
+    if not name.endswith("_end") or tok.peek() == "CHANNELS":
+        joint.channels = _parse_channels(tok, name)
+        joint.channel_start = channel_start
+    return joint
+
+
+def _next_node_name(tok: _Tokens, joints: list[BvhJoint], stack: list[int]) -> str | None:
+    """The name of the next JOINT or End Site after closing braces; None once the ROOT is closed."""
+    while True:
+        kw = tok.take()
+        if kw == "JOINT":
+            return tok.take()
+        if kw == "End":
+            if tok.take() != "Site":
+                raise _error(tok.path, "expected 'End Site'")
+            return joints[stack[-1]].name + "_end"
+        if kw == "}":
+            stack.pop()
+            if not stack:
+                return None
+            continue
+        raise _error(tok.path, f"unexpected {kw!r} in hierarchy")
+
+
+def _parse_hierarchy(tok: _Tokens) -> tuple[list[BvhJoint], int]:
+    """The HIERARCHY section: every node (joints and End Sites) and the total channel count."""
+    if tok.take() != "HIERARCHY":
+        raise _error(tok.path, "does not start with HIERARCHY")
     joints: list[BvhJoint] = []
     stack: list[int] = []
     n_channels = 0
-    kw = take()
+    kw = tok.take()
     if kw != "ROOT":
-        raise _error(path, f"expected ROOT, got {kw!r}")
-    name = take()
-    while True:
-        if take() != "{":
-            raise _error(path, f"expected '{{' after {name}")
-        if take() != "OFFSET":
-            raise _error(path, f"expected OFFSET in {name}")
-        offset = np.array([take_float() for _ in range(3)])
-        if not np.isfinite(offset).all():
-            raise _error(path, f"OFFSET of {name} is not finite")
-        joint = BvhJoint(name, stack[-1] if stack else -1, offset)
-        if not name.endswith("_end") or (pos < len(tokens) and tokens[pos] == "CHANNELS"):
-            if take() != "CHANNELS":
-                raise _error(path, f"expected CHANNELS in {name}")
-            count_tok = take()
-            if not (count_tok.isascii() and count_tok.isdigit()):
-                raise _error(path, f"bad channel count {count_tok!r} in {name}")
-            joint.channels = [take() for _ in range(int(count_tok))]
-            for ch in joint.channels:
-                if len(ch) != 9 or ch[0] not in _AXES or ch[1:] not in ("position", "rotation"):
-                    raise _error(path, f"unknown channel {ch!r} in {name}")
-            joint.channel_start = n_channels
-            n_channels += len(joint.channels)
+        raise _error(tok.path, f"expected ROOT, got {kw!r}")
+    name: str | None = tok.take()
+    while name is not None:
+        joint = _parse_joint(tok, name, stack[-1] if stack else -1, n_channels)
+        n_channels += len(joint.channels)
         joints.append(joint)
         stack.append(len(joints) - 1)
-        # Children and closing braces.
-        while True:
-            kw = take()
-            if kw == "JOINT":
-                name = take()
-                break
-            if kw == "End":
-                if take() != "Site":
-                    raise _error(path, "expected 'End Site'")
-                name = joints[stack[-1]].name + "_end"
-                break
-            if kw == "}":
-                stack.pop()
-                if not stack:
-                    break
-                continue
-            raise _error(path, f"unexpected {kw!r} in hierarchy")
-        if not stack:
-            break
-    if take() != "MOTION":
-        raise _error(path, "expected MOTION after the hierarchy")
-    if take() != "Frames:":
-        raise _error(path, "expected 'Frames:'")
-    n_frames_tok = take()
+        name = _next_node_name(tok, joints, stack)
+    return joints, n_channels
+
+
+def _parse_motion_header(tok: _Tokens) -> tuple[int, float]:
+    """``MOTION Frames: <n> Frame Time: <t>``: the frame count and the checked frame time."""
+    if tok.take() != "MOTION":
+        raise _error(tok.path, "expected MOTION after the hierarchy")
+    if tok.take() != "Frames:":
+        raise _error(tok.path, "expected 'Frames:'")
+    n_frames_tok = tok.take()
     if not (n_frames_tok.isascii() and n_frames_tok.isdigit()):
-        raise _error(path, f"bad frame count {n_frames_tok!r}")
-    if take() != "Frame" or take() != "Time:":
-        raise _error(path, "expected 'Frame Time:'")
-    frame_time = take_float()
+        raise _error(tok.path, f"bad frame count {n_frames_tok!r}")
+    if tok.take() != "Frame" or tok.take() != "Time:":
+        raise _error(tok.path, "expected 'Frame Time:'")
+    frame_time = tok.take_float()
     if not (np.isfinite(frame_time) and frame_time >= MIN_FRAME_TIME):
-        raise _error(path, f"frame time must be a number of at least {MIN_FRAME_TIME} s (10 kHz), got {frame_time}")
-    n_frames = int(n_frames_tok)
+        raise _error(
+            tok.path, f"frame time must be a number of at least {MIN_FRAME_TIME} s (10 kHz), got {frame_time}"
+        )
+    return int(n_frames_tok), frame_time
+
+
+def _parse_frame_values(tok: _Tokens, n_frames: int, n_channels: int) -> np.ndarray:
+    """The (frames x channels) motion values after the header, checked numeric and finite."""
     if n_frames and not n_channels:  # no values to read would leave the frame count unbounded by the file
-        raise _error(path, f"{n_frames} frames announced but no joint has channels")
-    data = tokens[pos:]
+        raise _error(tok.path, f"{n_frames} frames announced but no joint has channels")
+    data = tok.rest()
     if len(data) < n_frames * n_channels:
-        raise _error(path, f"{n_frames} frames x {n_channels} channels announced, {len(data)} values found")
+        raise _error(tok.path, f"{n_frames} frames x {n_channels} channels announced, {len(data)} values found")
     try:
         values = np.array(data[: n_frames * n_channels], dtype=np.float64).reshape(n_frames, n_channels)
     except ValueError:
-        raise _error(path, "non-numeric value in the motion data") from None
+        raise _error(tok.path, "non-numeric value in the motion data") from None
     if not np.isfinite(values).all():
-        raise _error(path, "NaN or infinite value in the motion data")
+        raise _error(tok.path, "NaN or infinite value in the motion data")
+    return values
+
+
+def parse_bvh(text: str, path: str = "<string>") -> BvhData:
+    """Parse BVH text into hierarchy and channel values; raises UserError naming the problem."""
+    tok = _Tokens(text, path)
+    joints, n_channels = _parse_hierarchy(tok)
+    n_frames, frame_time = _parse_motion_header(tok)
+    values = _parse_frame_values(tok, n_frames, n_channels)
     return BvhData(joints, frame_time, values, path)
 
 
