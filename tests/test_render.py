@@ -1,4 +1,4 @@
-"""Stick-figure rendering (viz.skeleton_anim): GIF timing, content, PNG strips, partial skeletons, errors."""
+"""Stick-figure rendering (viz.skeleton_anim): GIF timing, content, partial skeletons, errors."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ pytest.importorskip("matplotlib")
 from PIL import Image  # noqa: E402
 
 from motion_text_node.viz import skeleton_anim  # noqa: E402
-from motion_text_node.viz.skeleton_anim import render_frames, render_motion, skeleton_bones  # noqa: E402
+from motion_text_node.viz.skeleton_anim import render_motion, skeleton_bones  # noqa: E402
 
 DPI = 30  # small pictures keep the tests fast
 
@@ -125,23 +125,6 @@ def test_gif_explicit_fps_and_truncation(tmp_path: Path) -> None:
     assert np.allclose(np.diff(times), 0.07)
 
 
-def test_png_strip_width_ratio(tmp_path: Path) -> None:
-    motion = walking_motion(1.0, 30.0)
-    two = render_frames(motion, [0.0, 0.5], tmp_path / "two.png", title="key frames", dpi=DPI)
-    four = render_frames(motion, [0.0, 0.25, 0.5, 0.75], tmp_path / "four.png", dpi=DPI)
-    with Image.open(two) as a, Image.open(four) as b:
-        assert a.format == b.format == "PNG"
-        assert a.height == b.height
-        assert b.width == 2 * a.width
-        ratio = skeleton_anim.PANEL_W / skeleton_anim.PANEL_H
-        assert b.width / b.height == pytest.approx(4 * ratio, rel=0.02)
-        assert np.asarray(b.convert("L"), dtype=np.float32).std() > 10
-    with pytest.raises(UserError):
-        render_frames(motion, [5.0], tmp_path / "late.png", dpi=DPI)
-    with pytest.raises(UserError):
-        render_frames(motion, [], tmp_path / "none.png", dpi=DPI)
-
-
 @pytest.mark.parametrize("name", ["clip.avi", "clip.txt", "clip"])
 def test_bad_suffix(tmp_path: Path, name: str) -> None:
     with pytest.raises(UserError, match="gif"):
@@ -170,7 +153,6 @@ def test_partial_skeleton_and_invalid_joints(tmp_path: Path) -> None:
     frames, durations = _gif_frames(render_motion(part, tmp_path / "part.gif", dpi=DPI))
     assert len(frames) == 20 and set(durations) == {50}
     assert frames[8].std() > 10
-    render_frames(part, [0.3], tmp_path / "part.png", dpi=DPI)
 
 
 def test_other_skeleton_needs_valid_bones(tmp_path: Path) -> None:

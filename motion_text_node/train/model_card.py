@@ -1,4 +1,10 @@
-"""Write ``models/MODEL_CARD.md`` from a run's config and ``motion-text evaluate`` output (no hand-typed numbers)."""
+"""Write ``models/MODEL_CARD.md``: one function per section, each returning its Markdown lines.
+
+The measured figures (split sizes, parity, hardware, training settings, every score) are read from model.json, the
+run's config and checkpoint, the dataset cache index and the ``motion-text evaluate`` reports. A few facts about the
+corpus are typed into the text here and must be kept true by hand: the HumanML3D captions of 18 CMU trials, the
+2,435 CMU index descriptions, "five hours of motion", and the training command's ``configs/merged.yaml``.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ import yaml
 
 
 def _protocol(report: dict, source: str) -> dict:
+    """The report's protocol section of ``source`` ({} if none)."""
     return next((s for s in report.get("protocols", []) if s["source"] == source), {})
 
 
 def _top1(report: dict, source: str, ci: bool = False) -> str:
+    """Top-1 recognition of ``source`` (with its 95 % interval if ``ci``), '-' if not measured."""
     r = _protocol(report, source).get("recognition", {})
     if "top1" not in r:
         return "-"
@@ -21,11 +29,13 @@ def _top1(report: dict, source: str, ci: bool = False) -> str:
 
 
 def _laterality(report: dict, source: str) -> str:
+    """Laterality % of ``source``, '-' if it has no side-named clips."""
     lat = _protocol(report, source).get("laterality", {})
     return f"{lat['right_pct']:.1f}" if lat.get("num_clips") else "-"
 
 
 def _unseen(report: dict, source: str) -> str:
+    """Top-1 on the classes of ``source`` unseen in training, '-' if not measured."""
     r = _protocol(report, source).get("recognition", {})
     return f"{r['top1_unseen']:.1f}" if "top1_unseen" in r else "-"
 
@@ -34,15 +44,18 @@ ROBUST_VIEW = "15 joints"  # the robustness view the ablation table shows: a Kin
 
 
 def _robust_top1(report: dict, source: str, view: str = ROBUST_VIEW) -> str:
+    """Top-1 of ``source`` in the robustness ``view``, '-' if the report has no such view."""
     r = _protocol(report, source).get("robustness", {}).get(view, {})
     return f"{r['top1']:.1f}" if "top1" in r else "-"
 
 
 def _read_report(path: Path) -> dict:
+    """The ``report.json`` of a ``motion-text evaluate`` output folder."""
     return json.loads((Path(path) / "report.json").read_text())
 
 
 def _hardware_line(run_dir: Path) -> str:
+    """Where and how long the run trained, as its checkpoint recorded it."""
     from motion_text_node.train.checkpoint import read_checkpoint
 
     ckpt = read_checkpoint(run_dir / "best.pt")
@@ -55,16 +68,8 @@ def _hardware_line(run_dir: Path) -> str:
     return f"Trained on {where}, torch {hw['torch']}, in {seconds / 60:.0f} minutes."
 
 
-def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dict | None = None,
-                     compare: dict[str, Path] | None = None, experiments: list[Path] | None = None) -> Path:
-    """Copy the report's plots next to the model and write MODEL_CARD.md around the reports' figures.
-
-    ``report_dir``: ``motion-text evaluate`` of this model (held-out split, per-source protocols, baseline).
-    ``lobo``: {"source": "bandai", "seeds": report of the recipe left-out over seeds, "ablation": {name: report}}:
-    the leave-one-source-out protocol and the recipe ablation. ``compare``: other models side by side (e.g. the one
-    trained without non-commercial data). ``experiments``: Markdown files appended as they are.
-    """
-    model_dir, run_dir, report_dir = Path(model_dir), Path(run_dir), Path(report_dir)
+def _copy_figures(model_dir: Path, run_dir: Path, report_dir: Path) -> None:
+    """Copy the report's plots and the run's training curves into ``model_dir/card``."""
     card_dir = model_dir / "card"
     card_dir.mkdir(parents=True, exist_ok=True)
     for name in ("confusion.png", "confusion_baseline.png", "embedding_map.png"):
@@ -72,29 +77,41 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dic
             shutil.copy(report_dir / name, card_dir / name)
     if (run_dir / "training_curves.png").is_file():
         shutil.copy(run_dir / "training_curves.png", card_dir / "training_curves.png")
-    meta = json.loads((model_dir / "model.json").read_text())
-    report = _read_report(report_dir)
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    cache_meta = json.loads((Path(report["data"]) / "index.json").read_text())["meta"]
-    summary = cache_meta["summary"]
+
+
+def _motion_files(meta: dict) -> str:
+    """The exported motion encoder files: float32 ONNX, and the int8 copy with its parity when there is one."""
     int8 = meta["parity"].get("motion_int8") if meta["motion_encoder"].get("int8_file") else None
-    motion_files = "float32 ONNX" + (f", plus an int8 copy (min cosine {int8['min_cosine']:.4f} to float32 on "
-                                     f"{int8['windows_from']}) that the runtime uses on CPU" if int8 else "")
-    text = meta["text_encoder"]
-    projection = {"locked": "its own space kept (locked projection)", "residual": "identity + trained residual "
-                  "projection"}.get(text.get("projection_kind", "mlp"), "trained projection")
-    terms = meta.get("training_data", {})
-    lines = [
+    return "float32 ONNX" + (f", plus an int8 copy (min cosine {int8['min_cosine']:.4f} to float32 on "
+                             f"{int8['windows_from']}) that the runtime uses on CPU" if int8 else "")
+
+
+def _projection(text: dict) -> str:
+    """How the text encoder's output reaches the shared space (its ``projection_kind`` in words)."""
+    return {"locked": "its own space kept (locked projection)", "residual": "identity + trained residual "
+            "projection"}.get(text.get("projection_kind", "mlp"), "trained projection")
+
+
+def _header_lines(meta: dict, config: dict) -> list[str]:
+    """Title, the licence notice if any, and the paragraph describing the exported model."""
+    text, terms = meta["text_encoder"], meta.get("training_data", {})
+    return [
         "# Model card: motion-text model",
         "",
         *([f"**{terms['notice']}**", ""] if terms.get("notice") else []),
         f"Model version `{meta['model_version']}`, exported {meta['created']} by motion-text "
         f"{meta['motion_text_version']}. Motion encoder: {meta['motion_encoder']['architecture']} "
-        f"({config['model']['layers']} layers, d={config['model']['d_model']}; {motion_files}); text encoder: "
-        f"{text['base_model']} (frozen, {text['weights']} weights in ONNX) with {projection}; shared space "
+        f"({config['model']['layers']} layers, d={config['model']['d_model']}; {_motion_files(meta)}); text encoder: "
+        f"{text['base_model']} (frozen, {text['weights']} weights in ONNX) with {_projection(text)}; shared space "
         f"{meta['embed_dim']}-d. Input: canonical SMPL-22 joints, {meta['normalization']['fps']:g} fps windows of "
         f"{meta['normalization']['window_frames']} frames.",
         "",
+    ]
+
+
+def _data_lines(summary: dict, meta: dict) -> list[str]:
+    """The split table per source, the extra texts, the acknowledgement and the licence table."""
+    lines = [
         "## Data and split",
         "",
         "Every source of `shared/data` (README, Data): CMU-family sources split by subject, Bandai by take order and "
@@ -107,7 +124,7 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dic
         cells = [f"{per[k]['clips']} / {per[k]['minutes']:.0f} min" if k in per else "-" for k in ("train", "val",
                                                                                                    "test")]
         lines.append(f"| {src} | " + " | ".join(cells) + f" | {per['all']['distinct_texts']} |")
-    lines += [
+    return lines + [
         "",
         "Besides the datasets' texts, training uses kinematic captions computed from the joints "
         "(`motion_text_node.captions`), HumanML3D captions of 18 CMU trials, and the 2,435 descriptions of the CMU "
@@ -115,7 +132,13 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dic
         "",
         "Acknowledgement: " + meta.get("acknowledgement", ""),
         "",
-        *_licence_lines(terms),
+        *_licence_lines(meta.get("training_data", {})),
+    ]
+
+
+def _training_lines(config: dict, run_dir: Path) -> list[str]:
+    """The training command and settings, the hardware, and the training curves."""
+    return [
         "## Training",
         "",
         f"`motion-text train --config configs/merged.yaml --out {run_dir.name}` (resolved config below), "
@@ -125,8 +148,12 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dic
         "",
         "![training curves](card/training_curves.png)",
         "",
-        *_lobo_lines(lobo or {}),
-        *_compare_lines(report, compare or {}, terms),
+    ]
+
+
+def _evaluation_lines(report_dir: Path) -> list[str]:
+    """The evaluation report as ``motion-text evaluate`` wrote it, then its confusion matrix and embedding map."""
+    return [
         "## Evaluation of this model on held-out data (as `motion-text evaluate` printed it)",
         "",
         (report_dir / "report.md").read_text().replace("# Evaluation", "### Evaluation"),
@@ -134,7 +161,17 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dic
         "",
         "![embedding map](card/embedding_map.png)",
         "",
-        *[line for path in experiments or [] for line in ["", Path(path).read_text().strip(), ""]],
+    ]
+
+
+def _experiment_lines(experiments: list[Path]) -> list[str]:
+    """Each experiment's Markdown file as it is, between blank lines."""
+    return [line for path in experiments for line in ["", Path(path).read_text().strip(), ""]]
+
+
+def _limits_lines() -> list[str]:
+    """What the model is known not to do well."""
+    return [
         "## Limits",
         "",
         "- Five hours of motion, most of it one studio's (Bandai): actions outside walking, gestures, everyday and "
@@ -143,11 +180,39 @@ def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dic
         "table above is what to expect from a new sensor and label list, not the in-domain figures.",
         "- Left/right rests on Bandai's side-named takes, mirroring with word swaps and side phrases from the joints.",
         "",
-        "## Resolved training config",
-        "",
-        "```yaml",
-        yaml.safe_dump(config, sort_keys=False).strip(),
-        "```",
+    ]
+
+
+def _config_lines(config: dict) -> list[str]:
+    """The resolved training config as a YAML block."""
+    return ["## Resolved training config", "", "```yaml", yaml.safe_dump(config, sort_keys=False).strip(), "```"]
+
+
+def write_model_card(model_dir: Path, run_dir: Path, report_dir: Path, lobo: dict | None = None,
+                     compare: dict[str, Path] | None = None, experiments: list[Path] | None = None) -> Path:
+    """Copy the report's plots next to the model and write MODEL_CARD.md around the reports' figures.
+
+    ``report_dir``: ``motion-text evaluate`` of this model (held-out split, per-source protocols, baseline).
+    ``lobo``: {"source": "bandai", "seeds": report of the recipe left-out over seeds, "ablation": {name: report}}:
+    the leave-one-source-out protocol and the recipe ablation. ``compare``: other models side by side (e.g. the one
+    trained without non-commercial data). ``experiments``: Markdown files appended as they are.
+    """
+    model_dir, run_dir, report_dir = Path(model_dir), Path(run_dir), Path(report_dir)
+    _copy_figures(model_dir, run_dir, report_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    report = _read_report(report_dir)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    summary = json.loads((Path(report["data"]) / "index.json").read_text())["meta"]["summary"]
+    lines = [
+        *_header_lines(meta, config),
+        *_data_lines(summary, meta),
+        *_training_lines(config, run_dir),
+        *_lobo_lines(lobo or {}),
+        *_compare_lines(report, compare or {}, meta.get("training_data", {})),
+        *_evaluation_lines(report_dir),
+        *_experiment_lines(experiments or []),
+        *_limits_lines(),
+        *_config_lines(config),
     ]
     out = model_dir / "MODEL_CARD.md"
     out.write_text("\n".join(lines) + "\n")

@@ -1,6 +1,6 @@
-"""Stick-figure pictures of a :class:`~motion_text_node.skeleton.motion.Motion`: GIF/MP4 animations and PNG strips.
+"""Stick-figure animations (GIF/MP4) of a :class:`~motion_text_node.skeleton.motion.Motion`.
 
-Drawing conventions (the same in both):
+Drawing conventions:
 
 * z is up; the floor is a grid (0.5 m squares, 1 m for large scenes) at the lowest point of the clip;
 * left-side joints/bones (names starting ``left``) are blue, right-side ones red, the midline dark grey;
@@ -40,10 +40,8 @@ GRID_COLOUR = "#c8c8c8"
 GIF_MAX_FPS = 25.0
 MP4_MAX_FPS = 30.0
 
-#: Figure sizes in inches: the animation is square; each pose of a strip is a PANEL_W x PANEL_H panel.
+#: Figure size in inches: the animation is square.
 ANIM_SIZE = 4.8
-PANEL_W = 2.4
-PANEL_H = 3.2
 
 #: Above this horizontal extent (m) of the whole clip the camera follows the root instead of being fixed.
 FOLLOW_EXTENT = 3.5
@@ -334,6 +332,7 @@ def _new_figure(width: float, height: float, dpi: int) -> Any:
 
 
 def _legend(fig: Any, x: float, y: float, has_invalid: bool, fontsize: float) -> None:
+    """The side colours (and the imputed-joint marker when there are any), right-aligned at ``x, y``."""
     fig.text(x, y, "left", color=LEFT_COLOUR, fontsize=fontsize, ha="right", va="bottom", weight="bold")
     fig.text(x, y + 0.045, "right", color=RIGHT_COLOUR, fontsize=fontsize, ha="right", va="bottom", weight="bold")
     if has_invalid:
@@ -341,6 +340,7 @@ def _legend(fig: Any, x: float, y: float, has_invalid: bool, fontsize: float) ->
 
 
 def _check_motion(motion: Motion) -> None:
+    """UserError for a motion without frames."""
     if motion.num_frames == 0:
         raise UserError("the motion has no frames to draw")
 
@@ -461,79 +461,3 @@ def render_motion(
                 clock.set_text(f"t = {t:5.2f} s / {total}")
                 writer.grab_frame()
     return out
-
-
-def render_frames(
-    motion: Motion,
-    times: Sequence[float],
-    out_path: str | Path,
-    title: str = "",
-    bones: Sequence[Sequence[int]] | None = None,
-    dpi: int = 80,
-) -> Path:
-    """Render the poses at ``times`` (seconds) side by side as one still image (a key-frame strip).
-
-    Each pose is a PANEL_W x PANEL_H inch panel (2.4 x 3.2), so the image is ``len(times)`` panels wide. All
-    panels share one scale and camera; the view is the whole clip's (fixed) or centred on the root at that
-    time (for subjects that travel far), as in :func:`render_motion`.
-
-    Args:
-        motion: the motion (z up, metres).
-        times: the instants to show, each within ``[0, motion.duration]``.
-        out_path: image file (``.png``, ``.jpg``, ``.svg`` or ``.pdf``); parent folders are created.
-        title: text above the strip.
-        bones: as for :func:`render_motion`.
-        dpi: resolution.
-
-    Returns:
-        The path written.
-
-    Raises:
-        UserError: for an unsupported suffix, no times, a time outside the motion, bad ``bones``.
-    """
-    out = Path(out_path)
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".svg", ".pdf"):
-        raise UserError(f"cannot write a picture to {out.name!r}: use a .png, .jpg, .svg or .pdf file name")
-    _check_motion(motion)
-    times_arr = np.asarray(list(times), dtype=np.float64)
-    if times_arr.size == 0:
-        raise UserError("no times given for the frame strip")
-    if not np.all(np.isfinite(times_arr)) or times_arr.min() < 0 or times_arr.max() > motion.duration + 1e-9:
-        raise UserError(f"times must lie within 0..{motion.duration:.2f} s, got {times_arr.tolist()}")
-    skel = _skeleton(motion, bones)
-
-    # The view (limits, floor) comes from the whole clip so panels are comparable.
-    _, clip_times = output_timing(motion, ".mp4", None, None)
-    positions, valid = _sample(motion, np.concatenate([clip_times, times_arr]))
-    root_xy = _root_xy(positions, skel.names)
-    view = _View(positions, root_xy)
-    azim = _facing_azimuth(positions, skel.names)
-
-    n = len(times_arr)
-    fig = _new_figure(PANEL_W * n, PANEL_H, dpi)
-    top = 0.86 if title else 0.93
-    if title:
-        fig.text(0.5, 0.985, title, ha="center", va="top", fontsize=10)
-    for i, t in enumerate(times_arr):
-        k = len(clip_times) + i
-        ax = fig.add_axes((i / n, 0.0, 1.0 / n, top), projection="3d")
-        # Trace the clip up to this time only: hand the scene the clip's root path, cut at t.
-        upto = int(np.searchsorted(clip_times, t, side="right"))
-        scene = _Scene(ax, skel, _ShiftedView(view, k), np.vstack([root_xy[:upto], root_xy[k:k + 1]]), azim)
-        scene.update(upto, positions[k], valid[k])
-        fig.text((i + 0.5) / n, top + 0.005, f"t = {t:.2f} s", ha="center", va="bottom", fontsize=8)
-    _legend(fig, 0.995, 0.02, not bool(valid[len(clip_times):].all()), 7.5)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(str(out), dpi=dpi, facecolor="white")
-    return out
-
-
-class _ShiftedView(_View):
-    """A view whose every sample uses the limits of sample ``k`` of ``base`` (one strip panel)."""
-
-    def __init__(self, base: _View, k: int) -> None:  # copies base's state, no super().__init__
-        self.__dict__.update(base.__dict__)
-        self._k = k
-
-    def centre_at(self, k: int) -> np.ndarray:
-        return super().centre_at(self._k)
