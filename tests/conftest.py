@@ -189,3 +189,62 @@ def merged_cache() -> Path:
     if not (out / "index.json").is_file():
         build_cache("cmu_extra,cmu_humanoid3d,hra,bandai", out, fps=30.0, progress=False, limit=120)
     return out
+
+
+# --- test tiers ----------------------------------------------------------------------------------------------
+#: Three tiers, as markers (``-m unit`` runs in seconds; ``scripts/test.sh`` runs all):
+#: unit (no ROS graph, no trained model, no real data set: synthetic poses and files, stub runtimes),
+#: integration (real data, a trained or shipped model, child processes), live (real ROS 2 processes or graphs).
+#: A test is put in its tier from what it uses, so a new test lands in the right one without a marker: the fixtures
+#: it needs (directly or through other fixtures), and the code of the test and of those fixtures.
+TIERS = ("unit", "integration", "live")
+INTEGRATION_FIXTURES = frozenset({"cmu_bvh_dir", "cmu_cache", "tiny_run", "tiny_model_dir", "shipped_model",
+                                  "held_out_library", "merged_cache"})
+LIVE_FIXTURES = frozenset({"start_process", "ros_node", "fixture_script"})
+LIVE_CODE = ("rclpy", "BagPlayer", "BagRecorder", "node_fuzz_counts", "run_online", "start_node", "spin_until",
+             "node_command(", '"bag", "play"', '"bag", "record"', "evaluate_bag(")
+INTEGRATION_CODE = ("subprocess", "MotionTextRuntime(", "load_bundle(", "models_dir(", "build_cache(", "Trainer(",
+                    "export_model(", "export_onnx(", '"train", "--config"', "get_source(", "unpacked_", "shared_dir(",
+                    "iter_cmu_clips(", "iter_hra_clips(", "iter_bandai_clips(", "iter_humanoid3d_clips(")
+
+
+def _source(fn) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""
+
+
+def tier_of(item: pytest.Item) -> str:
+    """The tier of a collected test (see ``TIERS``); an explicit tier marker wins."""
+    for tier in TIERS:
+        if item.get_closest_marker(tier):
+            return tier
+    names = set(getattr(item, "fixturenames", ()))
+    defs = getattr(item, "_fixtureinfo", None)
+    function = getattr(item, "function", None)
+    code = [_source(function)]
+    module = getattr(item, "module", None)
+    for name in getattr(getattr(function, "__code__", None), "co_names", ()):  # the module's helpers it calls
+        helper = getattr(module, name, None)
+        if callable(helper) and getattr(helper, "__module__", None) == getattr(module, "__name__", ""):
+            code.append(_source(helper))
+    if defs is not None:
+        code += [_source(d.func) for name in names for d in defs.name2fixturedefs.get(name, ())
+                 if name not in INTEGRATION_FIXTURES]
+    text = "\n".join(code)
+    if names & LIVE_FIXTURES or any(word in text for word in LIVE_CODE):
+        return "live"
+    if names & INTEGRATION_FIXTURES or any(word in text for word in INTEGRATION_CODE):
+        return "integration"
+    return "unit"
+
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item)
+        if not item.get_closest_marker(tier):
+            item.add_marker(getattr(pytest.mark, tier))

@@ -307,6 +307,8 @@ SPINE3 = "3 Zrotation Xrotation Yrotation"
 @pytest.mark.parametrize("fields, expect", [
     ({"root_channels": "\u00b2"}, "channel"),  # a superscript two passes str.isdigit but not int()
     ({"frames": "\u00b2"}, "bad frame count"),
+    ({"frames": "9" * 5000}, "bad frame count"),  # past int()'s 4,300-digit limit
+    ({"root_channels": "6" * 5000}, "channel"),
     ({"root_channels": "0", "spine_channels": "0", "frames": "1000000000", "frame_time": "0.01", "rows": ""},
      "no joint has channels"),  # no values to read: the frame count would not be bounded by the file's size
     ({"frame_time": "1e-9"}, "frame time must be"),  # 1e9 fps

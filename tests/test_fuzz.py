@@ -10,7 +10,8 @@ from motion_text_node.bench.fuzz import TARGETS, fuzz_counts
 #: Targets whose generator mutates a valid file: some of their inputs must be accepted (a generator whose every
 #: input is rejected no longer reaches the checks past the first one).
 MUTATES_A_VALID_FILE = ("joint-position npz", "AMASS npz", "motion library npz", "dataset cache folder",
-                        "model folder (model.json)", "training config YAML", "BVH file")
+                        "model folder (model.json)", "training config YAML", "BVH file",
+                        "rosbag2 bag, damaged real recording")
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))

@@ -6,13 +6,13 @@ clear error, duplicates and limits are fixed; the recognition node refuses a bad
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import pytest
 
 from motion_text_node.cli import main as cli_main
 from motion_text_node.errors import UserError
+from motion_text_node.ros.processes import node_command
 from motion_text_node.runtime.label_bank import (
     MAX_LABEL_CHARS,
     MAX_LABEL_FILE_BYTES,
@@ -220,8 +220,8 @@ def test_node_process_survives_an_over_long_labels_file(shipped_model, ros_node,
     from ros_helpers import spin_until
 
     node, executor = ros_node
-    proc = start_process([sys.executable, "-m", "motion_text_node.ros.action_recognition_node", "--ros-args",
-                          "-p", f"model_dir:={shipped_model}", "-p", "providers:=cpu"], ready_line="ready")
+    proc = start_process(node_command("action_recognition_node", {"model_dir": shipped_model, "providers": "cpu"}),
+                         ready_line="ready")
     client = node.create_client(SetParameters, "action_recognition_node/set_parameters")
     assert client.wait_for_service(timeout_sec=20), "set_parameters never appeared"
 

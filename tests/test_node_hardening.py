@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -27,6 +26,7 @@ from motion_text_node.ros.parameters import (
     params_files,
     ros_init_error,
 )
+from motion_text_node.ros.processes import node_command
 from motion_text_node.runtime.stream import (
     REJECTION_CATEGORIES,
     REJECTION_EXAMPLE_CHARS,
@@ -423,7 +423,8 @@ def test_retrieval_node_refuses_bad_values_and_applies_good_ones(shipped_model, 
 
 # --- real node processes -----------------------------------------------------------------------------------------
 def node_args(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", f"motion_text_node.ros.{module}", "--ros-args", "-p", "providers:=cpu", *args]
+    """The node on CPU, then ``args`` as given (raw ROS arguments, hostile ones included)."""
+    return node_command(module, {"providers": "cpu"}, ros_args=args)
 
 
 START_ERRORS = [

@@ -153,6 +153,104 @@ def run_offline(frames, model_dir: Path, labels: list[str] | None, config=None,
     return preds
 
 
+class _LabelListener:
+    """A listener node on its own context: the /skeleton stamps it saw (wall time of receipt) and the labels the
+    recognition node published, as ``Prediction`` with their latency from the skeleton that closed the window."""
+
+    def __init__(self, ctx) -> None:
+        import rclpy
+        from motion_text_interfaces.msg import ActionLabel, Skeleton
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        self.preds: list[Prediction] = []
+        self.seen: dict[tuple[str, float], float] = {}
+        self.node = rclpy.create_node("bag_eval_listener", context=ctx)
+        self.executor = SingleThreadedExecutor(context=ctx)
+        self.executor.add_node(self.node)
+        qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+        self.node.create_subscription(Skeleton, SKELETON_TOPIC, self._on_skeleton, qos)
+        self.node.create_subscription(ActionLabel, "/actions", self._on_label, qos)
+
+    def _on_skeleton(self, msg) -> None:
+        self.seen[(msg.track_id, round(stamp_to_sec(msg.header.stamp), 6))] = time.time()
+
+    def _on_label(self, msg) -> None:
+        end = stamp_to_sec(msg.window_end)
+        now = time.time()
+        sent = self.seen.get((msg.track_id, round(end, 6)))
+        self.preds.append(Prediction(msg.track_id, stamp_to_sec(msg.window_start), end, msg.label,
+                                     list(msg.top_labels), [float(x) for x in msg.top_scores], now,
+                                     (now - sent) * 1000.0 if sent else float("nan")))
+
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.02)
+
+    def close(self) -> None:
+        self.node.destroy_node()
+
+
+class _NodeKiller:
+    """The fault injector: SIGKILL the running node process and start a new one at once (on its own thread, so
+    the listener keeps spinning); records when it died and when the new one was ready."""
+
+    def __init__(self, cmd: list[str], procs: list[subprocess.Popen], startup_timeout: float) -> None:
+        self.cmd, self.procs, self.startup_timeout = cmd, procs, startup_timeout
+        self.fault: dict = {}
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._kill_and_restart, daemon=True)
+        self.thread.start()
+
+    def _kill_and_restart(self) -> None:
+        self.procs[0].kill()  # SIGKILL: no clean shutdown
+        self.procs[0].wait(10)
+        self.fault["killed"] = time.monotonic()
+        new, ready = start_node(self.cmd, self.startup_timeout)
+        self.fault["restart_to_ready_s"] = ready - self.fault["killed"]
+        self.fault["ready_wall"] = time.time()
+        self.procs.append(new)
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join(self.startup_timeout)
+
+    def report(self, preds: list[Prediction], kill_at: float) -> dict:
+        """The restart's entries of the transport dict ({} when the node was not restarted)."""
+        if "ready_wall" not in self.fault:
+            return {}
+        recv = sorted(p.received for p in preds)
+        gaps = np.diff(recv) if len(recv) > 1 else np.array([0.0])
+        after = [r for r in recv if r >= self.fault["ready_wall"]]
+        return {"node_killed_at_s": round(kill_at, 2), "restart_to_ready_s": round(self.fault["restart_to_ready_s"], 2),
+                "largest_label_gap_s": round(float(gaps.max()), 2),
+                "ready_to_first_label_s": round(after[0] - self.fault["ready_wall"], 2) if after else None}
+
+
+def _transport_stats(stats, received: int) -> dict:
+    """What the player published against what the listener received, and damaged data skipped."""
+    published = stats.total if stats else 0
+    transport = {"published": published, "received_by_listener": received,
+                 "dropped_before_listener": max(published - received, 0),
+                 "max_publish_lateness_ms": 1000.0 * stats.max_lateness if stats else None}
+    if stats and stats.damage:
+        transport["damaged_skipped"] = stats.damage.skipped
+    return transport
+
+
+def _recognition_command(model_dir: Path, labels: list[str] | None, precision: str,
+                         node_args: list[str] | None) -> list[str]:
+    """The recognition node as replay runs it: CPU, reliable QoS deep enough for a bag, ``node_args`` last."""
+    params: dict[str, object] = {"model_dir": model_dir, "qos_reliability": "reliable", "qos_depth": 200,
+                                 "providers": "cpu", "precision": precision}
+    if labels:
+        params["labels"] = "[" + ",".join(json.dumps(x) for x in labels) + "]"
+    return node_command("action_recognition_node", params, ros_args=[a for p in node_args or [] for a in ("-p", p)])
+
+
 def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float = 1.0,
                node_args: list[str] | None = None, startup_timeout: float = 90.0,
                kill_at: float | None = None, precision: str = "auto",
@@ -166,98 +264,41 @@ def run_online(bag: Path, model_dir: Path, labels: list[str] | None, rate: float
     dict then reports the gap in labels and how long after its restart the new node published again.
     """
     import rclpy
-    from motion_text_interfaces.msg import ActionLabel, Skeleton
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from motion_text_node.bag.play import BagPlayer
 
-    params: dict[str, object] = {"model_dir": model_dir, "qos_reliability": "reliable", "qos_depth": 200,
-                                 "providers": "cpu", "precision": precision}
-    if labels:
-        params["labels"] = "[" + ",".join(json.dumps(x) for x in labels) + "]"
-    cmd = node_command("action_recognition_node", params)
-    for a in node_args or []:
-        cmd += ["-p", a]
+    cmd = _recognition_command(model_dir, labels, precision, node_args)
     ctx = rclpy.Context()
     rclpy.init(context=ctx)
-    preds: list[Prediction] = []
-    seen: dict[tuple[str, float], float] = {}
     procs: list[subprocess.Popen] = []
-    fault: dict = {}
     try:
-        node_proc, _ = start_node(cmd, startup_timeout)
-        procs.append(node_proc)
-        node = rclpy.create_node("bag_eval_listener", context=ctx)
-        ex = SingleThreadedExecutor(context=ctx)
-        ex.add_node(node)
-
-        def on_skeleton(msg) -> None:
-            seen[(msg.track_id, round(stamp_to_sec(msg.header.stamp), 6))] = time.time()
-
-        def on_label(msg) -> None:
-            end = stamp_to_sec(msg.window_end)
-            now = time.time()
-            sent = seen.get((msg.track_id, round(end, 6)))
-            preds.append(Prediction(msg.track_id, stamp_to_sec(msg.window_start), end, msg.label,
-                                    list(msg.top_labels), [float(x) for x in msg.top_scores], now,
-                                    (now - sent) * 1000.0 if sent else float("nan")))
-
-        qos = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
-        node.create_subscription(Skeleton, SKELETON_TOPIC, on_skeleton, qos)
-        node.create_subscription(ActionLabel, "/actions", on_label, qos)
+        procs.append(start_node(cmd, startup_timeout)[0])
+        listener = _LabelListener(ctx)
+        killer = _NodeKiller(cmd, procs, startup_timeout)
         player = BagPlayer(bag, rate=rate, topics=[SKELETON_TOPIC], wait_for_subscribers=2, wait_timeout=30,
                            skip_corrupt=skip_corrupt)
         stats_box: dict = {}
-
-        def kill_and_restart() -> None:
-            procs[0].kill()  # SIGKILL: no clean shutdown
-            procs[0].wait(10)
-            fault["killed"] = time.monotonic()
-            new, ready = start_node(cmd, startup_timeout)
-            fault["restart_to_ready_s"] = ready - fault["killed"]
-            fault["ready_wall"] = time.time()
-            procs.append(new)
-
-        t = threading.Thread(target=lambda: stats_box.update(stats=player.play()), daemon=True)
-        t.start()
+        playing = threading.Thread(target=lambda: stats_box.update(stats=player.play()), daemon=True)
+        playing.start()
         t_play = time.monotonic()
-        killer = None
-        while t.is_alive():
-            ex.spin_once(timeout_sec=0.02)
-            if kill_at is not None and killer is None and time.monotonic() - t_play >= kill_at:
-                killer = threading.Thread(target=kill_and_restart, daemon=True)
+        while playing.is_alive():
+            listener.executor.spin_once(timeout_sec=0.02)
+            if kill_at is not None and killer.thread is None and time.monotonic() - t_play >= kill_at:
                 killer.start()
-        if killer is not None:
-            killer.join(startup_timeout)
-        drain = time.monotonic() + 1.5
-        while time.monotonic() < drain:
-            ex.spin_once(timeout_sec=0.02)
+        killer.join()
+        listener.spin_for(1.5)  # the labels of the last windows
         player.close()
         stats = stats_box.get("stats")
-        published = stats.total if stats else 0
-        transport = {"published": published, "received_by_listener": len(seen),
-                     "dropped_before_listener": max(published - len(seen), 0),
-                     "max_publish_lateness_ms": 1000.0 * stats.max_lateness if stats else None}
-        if stats and stats.damage:
-            transport["damaged_skipped"] = stats.damage.skipped
+        transport = {**_transport_stats(stats, len(listener.seen)), **killer.report(listener.preds, kill_at or 0.0)}
         error = stats.error if stats else ""
-        if "ready_wall" in fault:
-            recv = sorted(p.received for p in preds)
-            gaps = np.diff(recv) if len(recv) > 1 else np.array([0.0])
-            after = [r for r in recv if r >= fault["ready_wall"]]
-            transport["node_killed_at_s"] = round(kill_at, 2)
-            transport["restart_to_ready_s"] = round(fault["restart_to_ready_s"], 2)
-            transport["largest_label_gap_s"] = round(float(gaps.max()), 2)
-            transport["ready_to_first_label_s"] = round(after[0] - fault["ready_wall"], 2) if after else None
-        node.destroy_node()
+        listener.close()
     finally:
         for proc in procs:
             stop_node(proc)
         rclpy.try_shutdown(context=ctx)
     if error:
         raise CorruptBagError(error)
-    return preds, transport
+    return listener.preds, transport
 
 
 def evaluate_bag(bag: str | Path, model_dir: str | Path, offline_only: bool = False, labels: list[str] | None = None,

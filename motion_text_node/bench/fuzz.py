@@ -841,6 +841,77 @@ def bag_payloads(draw):
     return head + b"\x00" * (len(blob) - len(head)) + blob if draw(st.booleans()) else draw(st.binary(max_size=256))
 
 
+def _valid_bag() -> Path:
+    """A small valid bag (/skeleton of the base cache's three clips, with ground truth), converted once."""
+    if "bag" not in _BASES:
+        from motion_text_node.bag.convert import convert_to_bag
+
+        convert_to_bag([str(_valid_cache())], _base_dir() / "bag", progress=False)
+        _BASES["bag"] = _base_dir() / "bag"
+    return _BASES["bag"]
+
+
+BAG_META_SPECIALS = ("message_count: 0", "message_count: 99999", "relative_file_paths: []",
+                     "relative_file_paths: [../elsewhere.mcap]", "version: 99", "storage_identifier: sqlite3",
+                     "duration: {nanoseconds: -5}", "offered_qos_profiles: 5", "type: std_msgs/msg/String")
+
+
+@st.composite
+def damaged_bags(draw):
+    """Edits of a real bag: its MCAP with flipped bytes, cut short, or grown; its metadata.yaml with a field
+    changed, cut, or gone; or both. (kind, argument) pairs that ``_target_damaged_bag`` applies to a copy."""
+    size = next(_valid_bag().glob("*.mcap")).stat().st_size
+    flips = st.lists(st.tuples(st.integers(0, size - 1), st.integers(1, 255)), min_size=1, max_size=8)
+    return draw(st.one_of(
+        st.tuples(st.just("flip"), flips),
+        st.tuples(st.just("truncate"), st.integers(0, size - 1)),
+        st.tuples(st.just("append"), st.binary(min_size=1, max_size=64)),
+        st.tuples(st.just("meta"), st.sampled_from(BAG_META_SPECIALS)),
+        st.tuples(st.just("meta_cut"), st.integers(0, 2000)),
+        st.tuples(st.just("no_meta"), st.none()),
+        st.tuples(st.just("flip_and_meta"), st.tuples(flips, st.sampled_from(BAG_META_SPECIALS))),
+    ))
+
+
+def _damage_meta(meta: Path, line: str) -> None:
+    key = line.split(":")[0]
+    text = meta.read_text()
+    lines = [(line if ln.strip().startswith(key + ":") else ln) for ln in text.splitlines()]
+    meta.write_text("\n".join(lines) + ("" if any(ln.strip().startswith(key + ":") for ln in lines)
+                                         else f"\n  {line}") + "\n")
+
+
+def _target_damaged_bag(edit) -> None:
+    """Read a damaged copy of the real bag the way replay does: info, then every /skeleton message."""
+    import shutil
+
+    from motion_text_node.bag.evaluate import read_skeleton_frames
+    from motion_text_node.bag.info import bag_info
+
+    kind, arg = edit
+    with tempfile.TemporaryDirectory() as tmp:
+        bag = Path(tmp) / "bag"
+        shutil.copytree(_valid_bag(), bag)
+        mcap, meta = next(bag.glob("*.mcap")), bag / "metadata.yaml"
+        data = bytearray(mcap.read_bytes())
+        if kind in ("flip", "flip_and_meta"):
+            for offset, xor in (arg if kind == "flip" else arg[0]):
+                data[offset] ^= xor
+        elif kind == "truncate":
+            data = data[:arg]
+        elif kind == "append":
+            data += arg
+        mcap.write_bytes(bytes(data))
+        if kind in ("meta", "flip_and_meta"):
+            _damage_meta(meta, arg if kind == "meta" else arg[1])
+        elif kind == "meta_cut":
+            meta.write_bytes(meta.read_bytes()[:arg])
+        elif kind == "no_meta":
+            meta.unlink()
+        bag_info(bag)
+        read_skeleton_frames(bag)
+
+
 TARGETS = {
     "Skeleton message -> canonical": (skeleton_messages(), _target_message),
     "BVH file": (bvh_texts(), _target_bvh),
@@ -852,6 +923,7 @@ TARGETS = {
     "training config YAML": (config_files(), _target_config),
     "BABEL JSON": (babel_documents(), _target_babel),
     "rosbag2 folder": (bag_payloads(), _target_bag),
+    "rosbag2 bag, damaged real recording": (damaged_bags(), _target_damaged_bag),
 }
 
 

@@ -85,8 +85,8 @@ def _parse_channels(tok: _Tokens, name: str) -> list[str]:
     if tok.take() != "CHANNELS":
         raise _error(tok.path, f"expected CHANNELS in {name}")
     count_tok = tok.take()
-    if not (count_tok.isascii() and count_tok.isdigit()):
-        raise _error(tok.path, f"bad channel count {count_tok!r} in {name}")
+    if not (count_tok.isascii() and count_tok.isdigit() and len(count_tok) <= 9):
+        raise _error(tok.path, f"bad channel count {count_tok[:20]!r} in {name}")
     channels = [tok.take() for _ in range(int(count_tok))]
     for ch in channels:
         if len(ch) != 9 or ch[0] not in _AXES or ch[1:] not in ("position", "rotation"):
@@ -155,8 +155,8 @@ def _parse_motion_header(tok: _Tokens) -> tuple[int, float]:
     if tok.take() != "Frames:":
         raise _error(tok.path, "expected 'Frames:'")
     n_frames_tok = tok.take()
-    if not (n_frames_tok.isascii() and n_frames_tok.isdigit()):
-        raise _error(tok.path, f"bad frame count {n_frames_tok!r}")
+    if not (n_frames_tok.isascii() and n_frames_tok.isdigit() and len(n_frames_tok) <= 12):
+        raise _error(tok.path, f"bad frame count {n_frames_tok[:20]!r}")
     if tok.take() != "Frame" or tok.take() != "Time:":
         raise _error(tok.path, "expected 'Frame Time:'")
     frame_time = tok.take_float()

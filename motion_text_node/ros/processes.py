@@ -7,16 +7,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 from motion_text_node.errors import UserError
 
 
-def node_command(module: str, params: dict[str, object] | None = None) -> list[str]:
-    """Command line running ``motion_text_node.ros.<module>`` with ``-p name:=value`` parameters."""
+def node_command(module: str, params: dict[str, object] | None = None, *, params_file: str | Path | None = None,
+                 ros_args: Sequence[str] = ()) -> list[str]:
+    """Command line running ``motion_text_node.ros.<module>``: its ``--params-file``, ``-p name:=value`` for each
+    of ``params``, then ``ros_args`` as given (e.g. ``["-p", "top_k:=abc"]``, raw on purpose)."""
     cmd = [sys.executable, "-m", f"motion_text_node.ros.{module}", "--ros-args"]
+    if params_file is not None:
+        cmd += ["--params-file", str(params_file)]
     for name, value in (params or {}).items():
         cmd += ["-p", f"{name}:={value}"]
-    return cmd
+    return cmd + list(ros_args)
 
 
 def start_node(cmd: list[str], timeout: float = 90.0) -> tuple[subprocess.Popen, float]:

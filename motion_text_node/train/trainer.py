@@ -186,6 +186,24 @@ class Trainer:
         np.random.seed(seed)
         torch.manual_seed(seed)
 
+        self._load_clips(config)
+        self.task = config.optim.task
+        if self.task not in ("contrastive", "classifier"):
+            raise UserError(f"optim.task must be contrastive or classifier, got {self.task!r}")
+        self.classes: list[str] = self._use_class_labels(config) if self.task == "classifier" else []
+        self.sampler = WindowSampler(self.train_clips, config.norm, self._augment(config), seed=seed)
+        self.model = build_model(config, len(self.classes)).to(self.device)
+        self.bf16 = bf16_enabled(config.optim.bf16, self.device)
+        self.frozen_text = True
+        if self.task == "contrastive":
+            self._prepare_text_side(config)
+        self._prepare_optimizer(config)
+        self.epoch, self.step, self.best = 0, 0, -float("inf")
+        self.history: list[dict] = []
+
+    # --- set-up ---------------------------------------------------------------------------------------------
+    def _load_clips(self, config: TrainConfig) -> None:
+        """The training and validation clips of the config's cache, sources and licences, and their provenance."""
         cache = resolve_cache(config)
         self.train_clips = selected_clips(cache, config, config.data.train_split)
         self.val_clips = selected_clips(cache, config, config.data.val_split)
@@ -193,43 +211,44 @@ class Trainer:
             raise UserError(f"no clips in split {config.data.train_split!r} of {cache.root} for the config's "
                             "data.sources / exclude_sources / exclude_licences")
         self.provenance = provenance(self.train_clips)
-        self.task = config.optim.task
-        if self.task not in ("contrastive", "classifier"):
-            raise UserError(f"optim.task must be contrastive or classifier, got {self.task!r}")
-        self.classes: list[str] = []
-        if self.task == "classifier":
-            self.classes = class_names(self.train_clips, config.data.label_set)
-            keep = [c for c in self.train_clips if clip_action_label(c, config.data.label_set) in self.classes]
-            self.train_clips = keep
-            for c in self.train_clips:  # the sampler's text is the class label
-                c.texts = [clip_action_label(c, config.data.label_set)]
-        aug = config.augment
-        if self.task == "classifier":  # labels, not sentences: no paraphrases or word swaps
-            from dataclasses import replace
 
-            aug = replace(aug, paraphrase=False, captions=0.0, side_phrases=0.0, kinematic_captions=0.0)
-        self.sampler = WindowSampler(self.train_clips, config.norm, aug, seed=seed)
-        self.model = build_model(config, len(self.classes)).to(self.device)
-        self.bf16 = bf16_enabled(config.optim.bf16, self.device)
+    def _use_class_labels(self, config: TrainConfig) -> list[str]:
+        """Classifier task: the classes; training clips without one are dropped, the others' text is their class."""
+        classes = class_names(self.train_clips, config.data.label_set)
+        self.train_clips = [c for c in self.train_clips if clip_action_label(c, config.data.label_set) in classes]
+        for c in self.train_clips:  # the sampler's text is the class label
+            c.texts = [clip_action_label(c, config.data.label_set)]
+        return classes
 
-        self.frozen_text = True
-        if self.task == "contrastive":
-            self.text_encoder, self.text_cache = text_embedding_store(config)
-            self.frozen_text = config.model_config.text_trainable_layers == 0
-            self.vocab = extra_vocabulary(config)
-            texts = self.sampler.training_texts() + [c.text for c in self.val_clips] + self.vocab
-            if self.dist.main:
-                print(f"embedding {len(set(texts))} texts with the frozen text encoder (cached)", flush=True)
-            self.text_cache.get(texts, self.text_encoder)
-            self.vocab_vecs = self.text_cache.get(self.vocab, self.text_encoder) if self.vocab else None
-            if self.frozen_text:
-                self.text_encoder = None  # the cache is all we need
-            else:
-                self.text_encoder.to(self.device)
-            if config.model_config.encoder == "transformer":
-                mean, std = _feature_stats(self.sampler)
-                self.model.motion_encoder.set_feature_stats(mean.to(self.device), std.to(self.device))
+    def _augment(self, config: TrainConfig):
+        """The augmentation config; for the classifier labels, not sentences: no paraphrases or word swaps."""
+        if self.task != "classifier":
+            return config.augment
+        from dataclasses import replace
 
+        return replace(config.augment, paraphrase=False, captions=0.0, side_phrases=0.0, kinematic_captions=0.0)
+
+    def _prepare_text_side(self, config: TrainConfig) -> None:
+        """Contrastive task: every training, validation and vocabulary text embedded once (cached); the text
+        encoder kept only when some of its layers train; the motion features' standardization statistics."""
+        self.text_encoder, self.text_cache = text_embedding_store(config)
+        self.frozen_text = config.model_config.text_trainable_layers == 0
+        self.vocab = extra_vocabulary(config)
+        texts = self.sampler.training_texts() + [c.text for c in self.val_clips] + self.vocab
+        if self.dist.main:
+            print(f"embedding {len(set(texts))} texts with the frozen text encoder (cached)", flush=True)
+        self.text_cache.get(texts, self.text_encoder)
+        self.vocab_vecs = self.text_cache.get(self.vocab, self.text_encoder) if self.vocab else None
+        if self.frozen_text:
+            self.text_encoder = None  # the cache is all we need
+        else:
+            self.text_encoder.to(self.device)
+        if config.model_config.encoder == "transformer":
+            mean, std = _feature_stats(self.sampler)
+            self.model.motion_encoder.set_feature_stats(mean.to(self.device), std.to(self.device))
+
+    def _prepare_optimizer(self, config: TrainConfig) -> None:
+        """AdamW over the model (and trainable text layers) with no-decay groups, DDP when distributed, steps."""
         extra = list(self.text_encoder.parameters()) if self.task == "contrastive" and not self.frozen_text else []
         self.opt = torch.optim.AdamW(parameter_groups(self.model, config.optim.weight_decay, extra), lr=config.optim.lr)
         self.ddp_model = self.model
@@ -238,8 +257,6 @@ class Trainer:
                 self.model, device_ids=[self.dist.local_rank] if self.device.type == "cuda" else None)
         self.steps_per_epoch = max(config.optim.samples_per_epoch // (config.optim.batch_size * self.dist.world), 1)
         self.total_steps = self.steps_per_epoch * config.optim.epochs
-        self.epoch, self.step, self.best = 0, 0, -float("inf")
-        self.history: list[dict] = []
 
     # --- one step -------------------------------------------------------------------------------------------
     def _text_vectors(self, texts: list[str]) -> torch.Tensor:
