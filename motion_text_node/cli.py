@@ -34,10 +34,10 @@ def _run_doctor(args: argparse.Namespace) -> int:
 
 
 def _registrars() -> list[Registrar]:
-    from motion_text_node.commands import bag, bench, caption, data, runtime, train
+    from motion_text_node.commands import bag, bench, caption, data, demo, export, runtime, train
 
-    return [_register_doctor, data.register, caption.register, train.register, runtime.register, bag.register,
-            bench.register, bench.register_demo]
+    return [_register_doctor, data.register, caption.register, train.register, export.register, runtime.register,
+            bag.register, bench.register, demo.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -322,6 +322,31 @@ def retrieval_protocols(motion_emb: np.ndarray, text_emb: np.ndarray, texts: Seq
 # ---------------------------------------------------------------------------------------------- recognition
 
 
+def _recognition_inputs(scores: np.ndarray, true_idx: np.ndarray | Sequence[int],
+                        num_classes: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C) finite float64 scores and (N,) int64 true classes in [0, C); ValueError naming what is wrong."""
+    s = np.asarray(scores)
+    if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] == 0:
+        raise ValueError(f"scores must be a non-empty (N, C) array, got shape {s.shape}")
+    if not np.issubdtype(s.dtype, np.number) or not np.all(np.isfinite(s)):
+        raise ValueError("scores must be finite numbers")
+    s = s.astype(np.float64, copy=False)
+    n, c = s.shape
+    if num_classes is not None and int(num_classes) != c:
+        raise ValueError(f"num_classes={num_classes} but scores has {c} columns")
+    y = np.asarray(true_idx)
+    if y.shape != (n,):
+        raise ValueError(f"true_idx must have shape ({n},), got {y.shape}")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
+            y = y.astype(np.int64)
+        else:
+            raise ValueError(f"true_idx must be integers, got dtype {y.dtype}")
+    if np.any(y < 0) or np.any(y >= c):
+        raise ValueError(f"true_idx values must be in [0, {c})")
+    return s, y.astype(np.int64)
+
+
 def recognition_metrics(scores: np.ndarray, true_idx: np.ndarray | Sequence[int], num_classes: int | None = None,
                         ks: Sequence[int] = (1, 5), tie_tol: float = DEFAULT_TIE_TOL) -> dict[str, object]:
     """Action-recognition metrics (BABEL): top-k accuracy, top-1-norm, per-class accuracy and confusion matrix.
@@ -342,26 +367,8 @@ def recognition_metrics(scores: np.ndarray, true_idx: np.ndarray | Sequence[int]
         * ``"confusion"``: (C, C) int64 counts, row = true class, column = argmax prediction (first on ties);
         * ``"num_samples"``: N.
     """
-    s = np.asarray(scores)
-    if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] == 0:
-        raise ValueError(f"scores must be a non-empty (N, C) array, got shape {s.shape}")
-    if not np.issubdtype(s.dtype, np.number) or not np.all(np.isfinite(s)):
-        raise ValueError("scores must be finite numbers")
-    s = s.astype(np.float64, copy=False)
+    s, y = _recognition_inputs(scores, true_idx, num_classes)
     n, c = s.shape
-    if num_classes is not None and int(num_classes) != c:
-        raise ValueError(f"num_classes={num_classes} but scores has {c} columns")
-    y = np.asarray(true_idx)
-    if y.shape != (n,):
-        raise ValueError(f"true_idx must have shape ({n},), got {y.shape}")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
-            y = y.astype(np.int64)
-        else:
-            raise ValueError(f"true_idx must be integers, got dtype {y.dtype}")
-    if np.any(y < 0) or np.any(y >= c):
-        raise ValueError(f"true_idx values must be in [0, {c})")
-    y = y.astype(np.int64)
     ks = _check_ks(ks)
     all_ks = (1,) + tuple(k for k in ks if k != 1)
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from motion_text_node.ros.processes import ChildProcess
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -25,64 +24,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-def default_sigint() -> None:
-    """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt even when the test run
-    itself was started in the background by a non-interactive shell (which ignores SIGINT for its children)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-class NodeProcess:
-    """A node started as a real child process; its output is collected so a failing test can show it."""
-
-    def __init__(self, args: list[str], ready_line: str | None, timeout: float = 60.0) -> None:
-        self.args = args
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=os.environ.copy(),
-            cwd=REPO,
-            preexec_fn=default_sigint,
-        )
-        self._ready = threading.Event()
-        self._ready_line = ready_line
-        threading.Thread(target=self._pump, daemon=True).start()
-        if ready_line is not None and not self._ready.wait(timeout):
-            self.stop()
-            raise RuntimeError(f"{args} did not print {ready_line!r} in {timeout} s:\n{self.output()}")
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if self._ready_line and self._ready_line in line:
-                self._ready.set()
-
-    def output(self) -> str:
-        """Everything the process printed so far."""
-        return "\n".join(self.lines)
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """SIGINT, then kill after ``timeout``; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
-
-
 @pytest.fixture
 def start_process() -> Iterator:
     """Start child processes (``start_process(args, ready_line)``); all are stopped at test end."""
-    procs: list[NodeProcess] = []
+    procs: list[ChildProcess] = []
 
-    def start(args: list[str], ready_line: str | None = "READY", timeout: float = 60.0) -> NodeProcess:
-        proc = NodeProcess(args, ready_line, timeout)
+    def start(args: list[str], ready_line: str | None = "READY", timeout: float = 60.0) -> ChildProcess:
+        proc = ChildProcess(args, ready_line, timeout, cwd=REPO, env=os.environ.copy())
         procs.append(proc)
         return proc
 

@@ -17,3 +17,18 @@ def spin_until(executor, predicate, timeout: float = 10.0, action=None, period: 
             next_action = time.monotonic() + period
         executor.spin_once(timeout_sec=0.02)
     return predicate()
+
+
+def service_client(node, srv_type, name: str, timeout: float = 20.0):
+    """A client of service ``name`` on ``node``, once the service is there (asserts it appears in ``timeout``)."""
+    client = node.create_client(srv_type, name)
+    assert client.wait_for_service(timeout_sec=timeout), f"{name} never appeared"
+    return client
+
+
+def call_service(executor, client, request, timeout: float = 20.0):
+    """The response to ``request``, spinning ``executor`` until it comes (asserts it comes in ``timeout``)."""
+    future = client.call_async(request)
+    executor.spin_until_future_complete(future, timeout_sec=timeout)
+    assert future.done(), f"{client.srv_name} did not answer in {timeout} s"
+    return future.result()

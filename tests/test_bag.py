@@ -430,10 +430,7 @@ def test_record_cli_stops_cleanly_on_sigint(tmp_path, start_process, fixture_scr
     out = tmp_path / "cli_rec"
     recorder = start_process([sys.executable, "-m", "motion_text_node.cli", "bag", "record", "/burst_cli", "--out",
                               str(out), "--storage", "sqlite3", "--discovery-timeout", "20"], ready_line="recording")
-    deadline = time.monotonic() + 20
-    while not any(line.startswith("DONE") for line in publisher.lines) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any(line.startswith("DONE") for line in publisher.lines), publisher.output()
+    assert publisher.wait_for_line("DONE", timeout=20), publisher.output()
     assert recorder.stop(timeout=30) == 0, recorder.output()
     assert "stopped: interrupted" in recorder.output()
     assert len(_read_all(out)) == count

@@ -259,10 +259,7 @@ def test_record_cli_killed_leaves_a_recoverable_bag(tmp_path, start_process, fix
     recorder = start_process([sys.executable, "-m", "motion_text_node.cli", "bag", "record", "/hardening_kill",
                               "--out", str(out), "--discovery-timeout", "30", "--flush-interval", "0.2"],
                              ready_line="recording")
-    deadline = time.monotonic() + 40
-    while not any(line.startswith("DONE") for line in publisher.lines) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any(line.startswith("DONE") for line in publisher.lines), publisher.output()
+    assert publisher.wait_for_line("DONE", timeout=40), publisher.output()
     seen, deadline = -1, time.monotonic() + 20
     while seen != count and time.monotonic() < deadline:  # wait until a copy of the live file holds them all
         time.sleep(0.2)

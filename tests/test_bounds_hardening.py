@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bvh_text import two_joint_bvh
 from conftest import REPO
 from ros_helpers import spin_until
 
@@ -106,31 +107,8 @@ def test_npz_with_a_tiny_fps_is_refused_at_load(tmp_path) -> None:
     assert load_any_clip(str(path)).motion.num_frames == 10
 
 
-BVH = """HIERARCHY
-ROOT Hips
-{{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT Spine
-  {{
-    OFFSET 0 10 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {{
-      OFFSET 0 10 0
-    }}
-  }}
-}}
-MOTION
-Frames: {frames}
-Frame Time: {frame_time}
-{rows}
-"""
-
-
 def write_bvh(path: Path, frames: int, frame_time: float) -> Path:
-    rows = "\n".join(" ".join(["0"] * 9) for _ in range(frames))
-    path.write_text(BVH.format(frames=frames, frame_time=frame_time, rows=rows))
+    path.write_text(two_joint_bvh(frames, frame_time))
     return path
 
 

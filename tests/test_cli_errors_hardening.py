@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bvh_text import two_joint_bvh
 
 from motion_text_node.cli import main as cli_main
 from motion_text_node.data.cache import DatasetCache, write_cache
@@ -280,30 +281,6 @@ def test_ctrl_c_under_load_is_one_line(tmp_path, cmu_cache) -> None:
 
 
 # --- what the file fuzzer found (bench/fuzz.py) ----------------------------------------------------------------
-BVH_TWO_JOINTS = """HIERARCHY
-ROOT Hips
-{{
-  OFFSET 0 0 0
-  CHANNELS {root_channels}
-  JOINT Spine
-  {{
-    OFFSET 0 10 0
-    CHANNELS {spine_channels}
-    End Site
-    {{
-      OFFSET 0 10 0
-    }}
-  }}
-}}
-MOTION
-Frames: {frames}
-Frame Time: {frame_time}
-{rows}
-"""
-ROOT6 = "6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"
-SPINE3 = "3 Zrotation Xrotation Yrotation"
-
-
 @pytest.mark.parametrize("fields, expect", [
     ({"root_channels": "\u00b2"}, "channel"),  # a superscript two passes str.isdigit but not int()
     ({"frames": "\u00b2"}, "bad frame count"),
@@ -316,10 +293,8 @@ SPINE3 = "3 Zrotation Xrotation Yrotation"
 def test_bvh_headers_the_fuzzer_broke(tmp_path, fields, expect) -> None:
     from motion_text_node.data.bvh import load_bvh
 
-    values = {"root_channels": ROOT6, "spine_channels": SPINE3, "frames": "2", "frame_time": "0.0333",
-              "rows": "0 0 0 0 0 0 0 0 0\n0 0 0 0 0 0 0 0 0", **fields}
     path = tmp_path / "f.bvh"
-    path.write_text(BVH_TWO_JOINTS.format(**values))
+    path.write_text(two_joint_bvh(**{"frames": 2, **fields}))
     with pytest.raises(UserError, match=expect):
         load_bvh(path)
 

@@ -9,7 +9,7 @@ import time
 from conftest import REPO
 from motion_text_interfaces.msg import ActionLabel
 from motion_text_interfaces.srv import RetrieveMotion
-from ros_helpers import spin_until
+from ros_helpers import call_service, service_client, spin_until
 
 from motion_text_node.ros.processes import node_command
 
@@ -72,14 +72,10 @@ def test_hostile_service_requests(shipped_model, held_out_library, ros_node, sta
     node, executor = ros_node
     start_process(node_cmd("motion_retrieval_node", f"model_dir:={shipped_model}", f"library:={held_out_library}"),
                   ready_line="ready")
-    client = node.create_client(RetrieveMotion, "retrieve_motion")
-    assert client.wait_for_service(timeout_sec=30)
+    client = service_client(node, RetrieveMotion, "retrieve_motion", timeout=30)
 
     def ask(text: str, k: int):
-        fut = client.call_async(RetrieveMotion.Request(text=text, top_k=k, omit_positions=True))
-        executor.spin_until_future_complete(fut, timeout_sec=20)
-        assert fut.done()
-        return fut.result()
+        return call_service(executor, client, RetrieveMotion.Request(text=text, top_k=k, omit_positions=True))
 
     for text, k in (("x" * 100_000, 3), ("walk", -2**31), ("walk", 2**31 - 1), ("\t\n  ", 3), ("", 0)):
         res = ask(text, k)

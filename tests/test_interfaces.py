@@ -7,7 +7,7 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 from motion_text_interfaces.msg import ActionLabel, MotionClip, Skeleton
 from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
-from ros_helpers import spin_until
+from ros_helpers import call_service, service_client, spin_until
 from std_msgs.msg import Header
 
 
@@ -71,12 +71,7 @@ def test_message_round_trip_across_processes(make, ros_node, start_process, fixt
 
 
 def _call(node, executor, srv_type, name, request):
-    client = node.create_client(srv_type, name)
-    assert client.wait_for_service(timeout_sec=20), f"{name} never appeared"
-    future = client.call_async(request)
-    executor.spin_until_future_complete(future, timeout_sec=10)
-    assert future.done(), f"{name} did not answer in 10 s"
-    return future.result()
+    return call_service(executor, service_client(node, srv_type, name), request, timeout=10)
 
 
 def test_retrieve_motion_service_across_processes(ros_node, start_process, fixture_script) -> None:

@@ -217,19 +217,16 @@ def test_node_refuses_bad_label_parameters_and_keeps_its_labels(recognition_node
 def test_node_process_survives_an_over_long_labels_file(shipped_model, ros_node, start_process) -> None:
     from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
     from rcl_interfaces.srv import SetParameters
-    from ros_helpers import spin_until
+    from ros_helpers import call_service, service_client, spin_until
 
     node, executor = ros_node
     proc = start_process(node_command("action_recognition_node", {"model_dir": shipped_model, "providers": "cpu"}),
                          ready_line="ready")
-    client = node.create_client(SetParameters, "action_recognition_node/set_parameters")
-    assert client.wait_for_service(timeout_sec=20), "set_parameters never appeared"
+    client = service_client(node, SetParameters, "action_recognition_node/set_parameters")
 
     def set_remote(name: str, value: ParameterValue):
-        future = client.call_async(SetParameters.Request(parameters=[Parameter(name=name, value=value)]))
-        executor.spin_until_future_complete(future, timeout_sec=20)
-        assert future.done(), "set_parameters did not answer"
-        return future.result().results[0]
+        request = SetParameters.Request(parameters=[Parameter(name=name, value=value)])
+        return call_service(executor, client, request).results[0]
 
     long_file = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=LONG_NAME)
     result = set_remote("labels_file", long_file)

@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import REPO
-from ros_helpers import spin_until
+from ros_helpers import call_service, service_client, spin_until
 
 from motion_text_node.errors import UserError
 from motion_text_node.ros.parameters import (
@@ -461,12 +461,7 @@ def test_node_process_takes_an_integer_number_and_refuses_a_nan(shipped_model, r
                                    "-p", "stride_s:=1"), ready_line="ready")
 
     def call(srv_type, service: str, request):
-        client = node.create_client(srv_type, f"action_recognition_node/{service}")
-        assert client.wait_for_service(timeout_sec=20), "parameter service never appeared"
-        future = client.call_async(request)
-        executor.spin_until_future_complete(future, timeout_sec=20)
-        assert future.done(), "no answer"
-        return future.result()
+        return call_service(executor, service_client(node, srv_type, f"action_recognition_node/{service}"), request)
 
     def set_remote(name: str, value: ParameterValue):
         request = SetParameters.Request(parameters=[Parameter(name=name, value=value)])

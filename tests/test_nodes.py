@@ -12,7 +12,7 @@ from motion_text_interfaces.msg import ActionLabel, ActionLabelArray, MotionClip
 from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-from ros_helpers import spin_until
+from ros_helpers import call_service, service_client, spin_until
 from std_srvs.srv import Trigger
 
 from motion_text_node.data.cache import DatasetCache
@@ -41,12 +41,7 @@ def collect(node, executor, msg_type, topic, predicate, timeout=40.0):
 
 
 def call(node, executor, srv_type, name, request, timeout=20.0):
-    client = node.create_client(srv_type, name)
-    assert client.wait_for_service(timeout_sec=timeout), f"{name} never appeared"
-    future = client.call_async(request)
-    executor.spin_until_future_complete(future, timeout_sec=timeout)
-    assert future.done(), f"{name} did not answer"
-    return future.result()
+    return call_service(executor, service_client(node, srv_type, name, timeout), request, timeout)
 
 
 def test_streamed_clips_are_recognized_per_track(shipped_model, cmu_cache, ros_node, start_process,

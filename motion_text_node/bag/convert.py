@@ -343,6 +343,35 @@ def _write_bag(path: Path, storage: str, streams: list, total: int, progress: bo
     return counts, first_ns, last_ns
 
 
+def _write_in_place(out: Path, replace: bool, storage: str, streams, total: int, progress: bool,
+                    array_frame_id: str | None, sidecar: dict):
+    """Write the bag into a staging folder beside ``out`` and move it into place only when complete, so a failure
+    (full disk, permissions) leaves the old bag or nothing; (message counts, first and last stamp in ns)."""
+    created = _missing_parents(out.parent)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out.parent}: {exc}") from None
+    staging = None
+    try:
+        staging = _staging_folder(out)
+        new = staging / out.name  # the storage file is named after the folder: it must be out's name already
+        counts, first_ns, last_ns = _write_bag(new, storage, streams, total, progress, array_frame_id)
+        (new / GROUND_TRUTH_FILE).write_text(json.dumps(sidecar, indent=1))
+        if not replace and out.exists():
+            raise UserError(f"{out} appeared while converting; not overwriting it")
+        _move_into_place(new, out, staging)
+    except OSError as exc:  # full disk, permissions, ...
+        kept = "the old bag is kept" if replace else "nothing was written"
+        raise UserError(f"writing {out} failed ({exc}); {kept}") from None
+    finally:
+        if staging is not None:
+            _clean_staging(staging, out)
+        if not out.exists():
+            _remove_empty(created)
+    return counts, first_ns, last_ns
+
+
 def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: str = "mcap",
                    split: str | None = None, ids: Sequence[str] | None = None, limit: int | None = None,
                    gap: float = 0.0, tracks: int = 1, track_id: str | None = None, track_offset: float = 0.0,
@@ -384,29 +413,8 @@ def convert_to_bag(inputs: Sequence[str | Path], out: str | Path, *, storage: st
     sidecar = {"version": 1, "topics": {"skeleton": skeleton_topic, "ground_truth": GROUND_TRUTH_TOPIC},
                "start_time": start_time, "gap": gap, "tracks": sorted({s.track_id for s in segments}),
                "segments": [asdict(s) for s in segments]}
-    created = _missing_parents(out.parent)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {out.parent}: {exc}") from None
-    staging = None
-    try:
-        staging = _staging_folder(out)
-        new = staging / out.name  # the storage file is named after the folder: it must be out's name already
-        counts, first_ns, last_ns = _write_bag(new, storage, streams, total, progress,
-                                               frame_id if skeleton_array else None)
-        (new / GROUND_TRUTH_FILE).write_text(json.dumps(sidecar, indent=1))
-        if not replace and out.exists():
-            raise UserError(f"{out} appeared while converting; not overwriting it")
-        _move_into_place(new, out, staging)
-    except OSError as exc:  # full disk, permissions, ...
-        kept = "the old bag is kept" if replace else "nothing was written"
-        raise UserError(f"writing {out} failed ({exc}); {kept}") from None
-    finally:
-        if staging is not None:
-            _clean_staging(staging, out)
-        if not out.exists():
-            _remove_empty(created)
+    counts, first_ns, last_ns = _write_in_place(out, replace, storage, streams, total, progress,
+                                                frame_id if skeleton_array else None, sidecar)
     return ConvertResult(out, storage, segments, dict(counts), (first_ns or 0) / 1e9, last_ns / 1e9)
 
 

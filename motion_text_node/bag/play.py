@@ -59,6 +59,15 @@ def parse_remaps(items: Sequence[str] | None) -> dict[str, str]:
     return remaps
 
 
+@dataclass
+class _PassTimes:
+    """What passes over a bag carry on: wall times of the first and last publication, the last restamped stamp."""
+
+    first: float | None = None
+    last: float | None = None
+    last_stamp: int = 0
+
+
 class BagPlayer:
     """Plays a rosbag2 folder on a ROS 2 graph.
 
@@ -261,52 +270,19 @@ class BagPlayer:
         """Publish the bag (once, or looping); returns when done, when ``stop`` is set, or on Ctrl-C."""
         stats = PlayStats(published={out: 0 for out in self.output_topics.values()},
                           damage=BagDamage(str(self.bag), self._bag_start))
-        if self.wait_for_subscribers > 0 and not self.wait_for_subscribers_matched(
-                self.wait_for_subscribers, self.wait_timeout, stop):
-            if stop is not None and stop.is_set():
-                stats.interrupted = True
-                return stats
-            raise UserError(f"fewer than {self.wait_for_subscribers} subscribers on "
-                            f"{', '.join(self.output_topics.values())} after {self.wait_timeout:g} s")
+        if not self._subscribers_ready(stop):
+            stats.interrupted = True
+            return stats
         first_ns = self._bag_start + int(round(self.start_offset * 1e9))
-        last_stamp = 0
-        first_wall = last_wall = None
+        walls = _PassTimes()
         try:
             with open_reader(self.bag) as reader:
                 conns = [c for c in reader.connections if c.topic in self.topics]
-                loop = 0
-                while self.max_loops is None or loop < self.max_loops:
-                    wall0 = None
-                    next_clock = first_ns
-                    for conn, t_ns, data, decoded in checked_messages(
-                            reader, conns, damage=stats.damage, start=first_ns, store=self._store,
-                            skip_corrupt=self.skip_corrupt):
-                        if wall0 is None:  # the clock starts once the first message is read
-                            wall0 = time.monotonic()
-                            now0 = max(time.time_ns(), last_stamp + 1_000_000)
-                        target = wall0 + (t_ns - first_ns) / 1e9 / self.rate
-                        if not self._sleep_until(target, stop):
-                            stats.interrupted = True
-                            return stats
-                        if self._clock_pub is not None and t_ns >= next_clock:
-                            clock_ns = now0 + int((t_ns - first_ns) / self.rate) if self.restamp else t_ns
-                            msg = self._clock_cls()
-                            msg.clock.sec, msg.clock.nanosec = divmod(clock_ns, 1_000_000_000)
-                            self._clock_pub.publish(msg)
-                            next_clock = t_ns + int(self.clock_period_ns * self.rate)  # clock_hz in wall time
-                        if self.restamp:
-                            payload = self._restamped(decoded, conn.msgtype, now0, first_ns)
-                            last_stamp = now0 + int((t_ns - first_ns) / self.rate)
-                        else:
-                            payload = bytes(data)
-                        now = time.monotonic()
-                        stats.max_lateness = max(stats.max_lateness, now - target)
-                        self._publishers[conn.topic].publish(payload)
-                        stats.published[self.output_topics[conn.topic]] += 1
-                        first_wall = now if first_wall is None else first_wall
-                        last_wall = now
-                    loop += 1
-                    stats.loops = loop
+                while self.max_loops is None or stats.loops < self.max_loops:
+                    if not self._play_pass(reader, conns, first_ns, stats, walls, stop):
+                        stats.interrupted = True
+                        return stats
+                    stats.loops += 1
                     stats.bag_duration += (self._bag_end - first_ns) / 1e9
         except KeyboardInterrupt:
             stats.interrupted = True
@@ -314,11 +290,55 @@ class BagPlayer:
             stats.error = (f"{exc}; {stats.total} messages were published (--skip-corrupt plays past damaged "
                            "data)")
         finally:
-            if first_wall is not None:
-                stats.wall_duration = last_wall - first_wall
+            if walls.first is not None:
+                stats.wall_duration = walls.last - walls.first
         if not stats.interrupted:
             stats.unacked = self.wait_for_acks(self.ack_timeout)
         return stats
+
+    def _subscribers_ready(self, stop: threading.Event | None) -> bool:
+        """Wait for ``wait_for_subscribers`` subscribers; False when ``stop`` ended the wait, UserError on timeout."""
+        if self.wait_for_subscribers <= 0 or self.wait_for_subscribers_matched(self.wait_for_subscribers,
+                                                                               self.wait_timeout, stop):
+            return True
+        if stop is not None and stop.is_set():
+            return False
+        raise UserError(f"fewer than {self.wait_for_subscribers} subscribers on "
+                        f"{', '.join(self.output_topics.values())} after {self.wait_timeout:g} s")
+
+    def _play_pass(self, reader, conns, first_ns: int, stats: PlayStats, walls: _PassTimes,
+                   stop: threading.Event | None) -> bool:
+        """One pass over the bag from ``first_ns``, paced by ``rate``; False when ``stop`` interrupted it."""
+        wall0 = None
+        next_clock = first_ns
+        for conn, t_ns, data, decoded in checked_messages(reader, conns, damage=stats.damage, start=first_ns,
+                                                          store=self._store, skip_corrupt=self.skip_corrupt):
+            if wall0 is None:  # the clock starts once the first message is read
+                wall0 = time.monotonic()
+                now0 = max(time.time_ns(), walls.last_stamp + 1_000_000)
+            target = wall0 + (t_ns - first_ns) / 1e9 / self.rate
+            if not self._sleep_until(target, stop):
+                return False
+            if self._clock_pub is not None and t_ns >= next_clock:
+                self._publish_clock(now0 + int((t_ns - first_ns) / self.rate) if self.restamp else t_ns)
+                next_clock = t_ns + int(self.clock_period_ns * self.rate)  # clock_hz in wall time
+            if self.restamp:
+                payload = self._restamped(decoded, conn.msgtype, now0, first_ns)
+                walls.last_stamp = now0 + int((t_ns - first_ns) / self.rate)
+            else:
+                payload = bytes(data)
+            now = time.monotonic()
+            stats.max_lateness = max(stats.max_lateness, now - target)
+            self._publishers[conn.topic].publish(payload)
+            stats.published[self.output_topics[conn.topic]] += 1
+            walls.first = now if walls.first is None else walls.first
+            walls.last = now
+        return True
+
+    def _publish_clock(self, clock_ns: int) -> None:
+        msg = self._clock_cls()
+        msg.clock.sec, msg.clock.nanosec = divmod(clock_ns, 1_000_000_000)
+        self._clock_pub.publish(msg)
 
     def wait_for_acks(self, timeout: float) -> list[str]:
         """Wait (bounded) until reliable subscribers acknowledged every message; returns the topics that did not.

@@ -695,20 +695,26 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def render_report(run: Run, command: str = "python -m motion_text_node.bench.captions --out benchmarks/captions.md",
                   bandai_limit: int | None = None) -> str:
     """The Markdown report of a ``Run``."""
-    from motion_text_node.bench.table import machine
     from motion_text_node.captions import RULES
+
+    facts = [f for r in RULES.values() for f in r.facts]
+    lat = laterality(run.fired)
+    parts = (_intro_lines(run, command, bandai_limit, facts) + _measure_lines(run.fired, lat)
+             + _turn_lines(run.fired, lat) + _speed_lines(run) + _excluded_lines(run))
+    return "\n".join(parts) + "\n"
+
+
+def _intro_lines(run: Run, command: str, bandai_limit: int | None, facts: list[str]) -> list[str]:
+    """Title, data, units, split and the rules that are off by default."""
+    from motion_text_node.bench.table import machine
 
     fired = run.fired
     by_source = ", ".join(f"{s} {n}" for s, n in run.units_per_source.items())
     held = sum(f.split in HELD_OUT for f in fired)
-    facts = [f for r in RULES.values() for f in r.facts]
     every = score(fired, JUDGES, facts)
     off = [k for k in JUDGES if _rule_enabled(k, facts) == "off"]
     low = [k for k in JUDGES if every[k].precision is not None and every[k].precision < 0.9]
-    lat = laterality(fired)
-    claimed = [v for v in lat.values() if v.claimed]
-    lat_all = (sum(v.named_only for v in claimed), sum(v.fires for v in claimed))
-    parts = [
+    return [
         "# Caption facts measured on labelled motion",
         "",
         f"Generated {machine()} by `{command}`"
@@ -740,6 +746,14 @@ def render_report(run: Run, command: str = "python -m motion_text_node.bench.cap
         + (", ".join(sorted({r for k in off for r in {_rule_of(f) for f in judge_facts(k, facts)}})) or "none")
         + ". Facts below 90 % on all judged units: " + (", ".join(f"`{k}`" for k in low) or "none") + ".",
         "",
+    ]
+
+
+def _measure_lines(fired, lat) -> list[str]:
+    """The precision/recall table per fact and the laterality table on Bandai's side-named files."""
+    claimed = [v for v in lat.values() if v.claimed]
+    lat_all = (sum(v.named_only for v in claimed), sum(v.fires for v in claimed))
+    return [
         "## Precision and recall per fact",
         "",
         _md_table(["fact", "default", "precision, held-out", "recall, held-out", "precision, all",
@@ -760,6 +774,11 @@ def render_report(run: Run, command: str = "python -m motion_text_node.bench.cap
         "",
         f"All claimed families together: {_pct(*lat_all)} named side only.",
     ]
+
+
+def _turn_lines(fired, lat) -> list[str]:
+    """Why a turning walk fired the other side's turn (when one did)."""
+    parts: list[str] = []
     turns = lat.get(("turn", "turn"))
     if turns and turns.bad_units:
         heading = {f"{f.label}:{f.unit_id}": f.heading_change_deg for f in fired}
@@ -772,6 +791,12 @@ def render_report(run: Run, command: str = "python -m motion_text_node.bench.cap
                 "turns the named way overall, and the other way at one end of the take"
             notes.append(f"`{u.split(':', 1)[1]}` (facing {h:+.0f} degrees from start to end: {why})")
         parts += ["", "Turning walks where the other side's turn fired: " + "; ".join(notes) + "."]
+    return parts
+
+
+def _speed_lines(run: Run) -> list[str]:
+    """The captioning speed table (when the run was timed)."""
+    parts: list[str] = []
     if run.timing:
         parts += ["", "## Captioning speed", "",
                   "Default rules, every 2-s window at 1-s stride of whole clips, one process, measured in the same "
@@ -779,9 +804,15 @@ def render_report(run: Run, command: str = "python -m motion_text_node.bench.cap
                   _md_table(["data", "clips", "minutes", "windows", "seconds", "windows/s"],
                             [[g, str(t.clips), f"{t.minutes:.0f}", str(t.windows), f"{t.seconds:.1f}",
                               f"{t.windows / t.seconds:.0f}" if t.seconds else "–"] for g, t in run.timing.items()])]
+    return parts
+
+
+def _excluded_lines(run: Run) -> list[str]:
+    """The units left out, with why."""
+    parts: list[str] = []
     if run.excluded:
         parts += ["", "## Units left out", ""] + [f"- {s} `{u}`: {why}" for s, u, why in run.excluded]
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def captions_table(bandai_limit: int | None = None, sources: Sequence[str] = SOURCES, progress: bool = True) -> str:

@@ -51,18 +51,16 @@ def publish_main(tracks: int, seconds: float, array: bool = False) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
     from motion_text_node.ros.conversions import fill_skeleton_msg, sec_to_stamp_fields
+    from motion_text_node.ros.pacing import paced_ticks, wait_for_subscribers
 
     rclpy.init()
     node = rclpy.create_node("bench_publisher")
     pub = node.create_publisher(SkeletonArray if array else Skeleton, "skeleton",
                                 QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
     motion = _synthetic_walk()
-    deadline = time.monotonic() + 30
-    while pub.get_subscription_count() < 2 and time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
+    wait_for_subscribers(node, pub, 2, timeout=30)
     print("READY", flush=True)
-    t0, k = time.monotonic(), 0
-    while time.monotonic() - t0 < seconds:
+    for k in paced_ticks(RATE_HZ, seconds=seconds):
         msgs = [fill_skeleton_msg(Skeleton(), Point, 0.0, f"t{i}", motion[(k + 7 * i) % len(motion)])
                 for i in range(tracks)]
         if array:  # the people's own stamps stay zero: the array's applies
@@ -73,10 +71,6 @@ def publish_main(tracks: int, seconds: float, array: bool = False) -> None:
             # Stamped right before publishing: the latency measured is from publication, not message building.
             msg.header.stamp.sec, msg.header.stamp.nanosec = sec_to_stamp_fields(time.time())
             pub.publish(msg)
-        k += 1
-        delay = t0 + k / RATE_HZ - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
     print("DONE", flush=True)
     node.destroy_node()
     rclpy.try_shutdown()

@@ -1,10 +1,11 @@
 """int8 dynamic quantization of exported encoders, and the check that decides whether an int8 motion encoder ships.
 
 Dynamic quantization stores MatMul/Gemm weights as int8 and quantizes activations on the fly, so ONNX Runtime runs
-integer kernels (VNNI/AMX where the CPU has them). For the transformer motion encoder this measured 2.3x faster at
-batch 1 (60 frames, 1 thread: 4.2 -> 1.8 ms) with per-channel weight scales, at a minimum cosine of 0.998 to the
-float32 embedding over 718 real CMU windows and the same top-1 label on all of them. The float32 file always ships
-too: it is the reference, and the one used on GPUs (CUDA has no kernels for these integer ops).
+integer kernels (VNNI/AMX where the CPU has them), with per-channel weight scales. How much faster it is, per
+window length and batch, is in ``benchmarks/RESULTS.md`` (motion encoder latency); how close it stays to float32
+is measured at every export (``check_windows`` / ``embedding_agreement``: minimum cosine over real windows, recorded
+in ``model.json`` and on the model card), and the int8 file ships only above ``INT8_MIN_COSINE``. The float32 file
+always ships too: it is the reference, and the one used on GPUs (CUDA has no kernels for these integer ops).
 """
 
 from __future__ import annotations

@@ -244,7 +244,8 @@ def make_executor(kind: str, threads: int = 1, context=None):
     ``threads`` > 1: a MultiThreadedExecutor (services that may run long). Otherwise ``kind`` "single" is rclpy's
     SingleThreadedExecutor and "events" its EventsExecutor (in rclpy.experimental since Jazzy 7.1.4): the wait
     set and dispatch live in C++, which took about 1 ms off every message's path through the recognition node
-    here. Without it (an older rclpy), "events" falls back to the single-threaded one.
+    when it was measured on this project's 2-core machine (2026-11; ``benchmarks/RESULTS.md`` has the current node
+    latency). Without it (an older rclpy), "events" falls back to the single-threaded one.
     """
     if threads > 1:
         return MultiThreadedExecutor(num_threads=threads, context=context)

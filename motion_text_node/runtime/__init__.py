@@ -1,2 +1,3 @@
 """Torch-free inference: ONNX Runtime encoders, label bank, motion library, recognizer (numpy, onnxruntime,
-tokenizers). Nothing here imports torch; a test enforces it."""
+tokenizers). No module here imports torch, directly or through what it imports, when it loads:
+``tests/test_layering.py`` checks it from the source of every module (AST)."""

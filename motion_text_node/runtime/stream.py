@@ -181,7 +181,10 @@ class SequenceGaps:
 
 
 class StreamRecognizer:
-    """Thread-safe: ``add_frame`` from subscription callbacks, ``run_due`` from an inference worker."""
+    """Per-track buffers and windowed recognition. ``add_frame``, ``update_config``, ``reset_labels`` and
+    ``drop_silent`` may be called from any thread (subscription and parameter callbacks) while one inference
+    worker calls ``run_due``: the buffers and the config are read and changed under one lock, and a round's scores
+    and label names come from one label set. ``run_due`` itself is not meant to run on two threads at once."""
 
     def __init__(self, runtime: MotionTextRuntime, config: StreamConfig | None = None) -> None:
         self.runtime = runtime

@@ -174,6 +174,33 @@ def fill_unknown_frames(positions: np.ndarray, known: np.ndarray) -> None:
         positions[t] = positions[nearest]
 
 
+def _checked_positions(positions: np.ndarray) -> np.ndarray:
+    """(T, J, 3) float32 positions ((J, 3) is one frame); UserError for another shape or no data."""
+    pos = np.asarray(positions, dtype=np.float32)
+    if pos.ndim == 2:
+        pos = pos[None]
+    if pos.ndim != 3 or pos.shape[2] != 3:
+        raise UserError(f"positions must be (frames, joints, 3), got shape {np.shape(positions)}")
+    if pos.shape[0] == 0 or pos.shape[1] == 0:
+        raise UserError(f"positions are empty (shape {pos.shape})")
+    return pos
+
+
+def _observed(pos: np.ndarray, confidences: np.ndarray | None, min_confidence: float,
+              max_abs_coordinate: float) -> np.ndarray:
+    """(T, J) True where a joint was seen: finite, within ``max_abs_coordinate``, confident enough."""
+    ok = np.isfinite(pos).all(axis=2) & (np.abs(np.nan_to_num(pos, nan=0.0)) <= max_abs_coordinate).all(axis=2)
+    if confidences is None or np.size(confidences) == 0:
+        return ok
+    if np.iscomplexobj(confidences):
+        raise UserError("confidences must be real numbers")
+    conf = np.asarray(confidences, dtype=np.float32)
+    # (J,) one value per joint for every frame (as Skeleton messages carry it), or (T, J)
+    if conf.shape not in (pos.shape[1:2], pos.shape[:2]):
+        raise UserError(f"confidences must have one value per joint, got {np.shape(confidences)}")
+    return ok & (np.nan_to_num(np.broadcast_to(conf, pos.shape[:2]), nan=0.0) >= min_confidence)
+
+
 def to_canonical(
     positions: np.ndarray,
     fps: float,
@@ -201,27 +228,13 @@ def to_canonical(
     Raises:
         UserError: wrong shapes, unknown format or names, no usable joint.
     """
-    pos = np.asarray(positions, dtype=np.float32)
-    if pos.ndim == 2:
-        pos = pos[None]
-    if pos.ndim != 3 or pos.shape[2] != 3:
-        raise UserError(f"positions must be (frames, joints, 3), got shape {np.shape(positions)}")
-    if pos.shape[0] == 0 or pos.shape[1] == 0:
-        raise UserError(f"positions are empty (shape {pos.shape})")
+    pos = _checked_positions(positions)
     names, mapping, default_up = resolve_mapping(skeleton_format, joint_names, pos.shape[1])
     up = (up_axis or default_up).strip().lower()
     if up not in UP_AXIS_ROTATIONS:
         raise UserError(f"up_axis must be one of {', '.join(UP_AXIS_ROTATIONS)}, got {up_axis!r}")
 
-    ok = np.isfinite(pos).all(axis=2) & (np.abs(np.nan_to_num(pos, nan=0.0)) <= max_abs_coordinate).all(axis=2)
-    if confidences is not None and np.size(confidences) > 0:
-        conf = np.asarray(confidences, dtype=np.float32)
-        # (J,) one value per joint for every frame (as Skeleton messages carry it), or (T, J)
-        conf = np.broadcast_to(conf, pos.shape[:2]) if conf.shape in (pos.shape[1:2], pos.shape[:2]) else None
-        if conf is None:
-            raise UserError(f"confidences must have one value per joint, got {np.shape(confidences)}")
-        ok &= np.nan_to_num(conf, nan=0.0) >= min_confidence
-
+    ok = _observed(pos, confidences, min_confidence, max_abs_coordinate)
     if _is_canonical_prefix(names) and ok[:, :NUM_JOINTS].all():
         # Fast path (live SMPL-family streams): every canonical joint present and observed, nothing to map.
         out = pos[:, :NUM_JOINTS] @ UP_AXIS_ROTATIONS[up].T
