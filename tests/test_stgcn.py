@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from motion_text_node.export.onnx_graph import export_onnx
 from motion_text_node.model.gcn_baseline import GCNClassifier, predict_scores
 from motion_text_node.model.stgcn import (
     NUM_SUBSETS,
     STGCNEncoder,
     default_strides,
-    export_onnx,
     frames_to_joint_channels,
     joint_channels,
     skeleton_adjacency,

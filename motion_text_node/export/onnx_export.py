@@ -33,8 +33,8 @@ from motion_text_node.data.cache import DatasetCache
 from motion_text_node.data.labels import PROMPT_TEMPLATES, cmu_action_classes
 from motion_text_node.data.sources import is_non_commercial
 from motion_text_node.errors import UserError
+from motion_text_node.export.onnx_graph import export_onnx
 from motion_text_node.export.quantize import INT8_MIN_COSINE, check_windows, embedding_agreement, quantize
-from motion_text_node.model.stgcn import export_onnx
 from motion_text_node.model.text_encoder import mean_pool
 from motion_text_node.runtime.bundle import BUNDLE_FORMAT, BUNDLE_VERSION
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS

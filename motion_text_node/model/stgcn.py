@@ -11,15 +11,14 @@ gives the same embedding as the unpadded window, and the contents of masked fram
 Batch norms take their training statistics from real frames only (``MaskedBatchNorm2d``), so padding does not
 shift them either.
 
-ONNX: ``export_onnx`` exports with the dynamo exporter, batch and time dynamic; any T >= 1 runs in ONNX Runtime
-(the exporter needs an example with T >= 2, but the graph holds no length guard).
+ONNX: ``export.onnx_graph.export_onnx`` exports it with the dynamo exporter, batch and time dynamic; any T >= 1 runs
+in ONNX Runtime (the exporter needs an example with T >= 2, but the graph holds no length guard).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -282,24 +281,3 @@ class STGCNEncoder(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         pooled = self.backbone(x, mask)  # (B, C)
         return F.normalize(self.proj(pooled), dim=-1)  # (B, D)
-
-
-def export_onnx(model: nn.Module, path: str | Path, config: NormalizationConfig, output_name: str = "motion_embedding",
-                batch: int = 2, frames: int = 30) -> Path:
-    """Export ``model(x, mask)`` (an ``STGCNEncoder`` or ``GCNClassifier``) to one self-contained ONNX file.
-
-    Inputs ``x`` (B, T, F) float32 and ``mask`` (B, T) bool, batch and time dynamic (dynamo exporter; the example
-    needs batch and frames >= 2, the exported graph then runs at any T >= 1). Do not name the output
-    ``embedding`` (it collides with an internal node name). The model is left in eval mode.
-    """
-    if batch < 2 or frames < 2:
-        raise ValueError("the example input needs batch >= 2 and frames >= 2 (1 would be specialized)")
-    path = Path(path)
-    model.eval()
-    x = torch.randn(batch, frames, config.feature_dim)
-    mask = torch.ones(batch, frames, dtype=torch.bool)
-    b, t = torch.export.Dim("batch"), torch.export.Dim("time")
-    torch.onnx.export(model, (x, mask), str(path), dynamo=True, external_data=False, input_names=["x", "mask"],
-                      output_names=[output_name], dynamic_shapes={"x": {0: b, 1: t}, "mask": {0: b, 1: t}},
-                      verbose=False)
-    return path
