@@ -3,6 +3,7 @@ marker wins, and the real suite's tiers hold what they promise."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -36,17 +37,25 @@ def test_a_test_is_put_in_its_tier_from_what_it_uses() -> None:
     assert tier_of(FakeItem(spins_a_graph, marker="unit")) == "unit"  # an explicit marker wins
 
 
-def collected(marker: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "--collect-only",
-                          "-m", marker], cwd=REPO, capture_output=True, text=True, timeout=120).stdout
-    return [line for line in out.splitlines() if "::" in line]
+def collected_tiers() -> dict[str, list[str]]:
+    """Tier -> the node ids the real suite puts in it (one collection, in a child process)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "fixtures"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-p", "tier_report",
+                          "--collect-only"], cwd=REPO, capture_output=True, text=True, timeout=120, env=env).stdout
+    tiers: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if line.startswith("TIER "):
+            _, tier, node = line.split(" ", 2)
+            tiers.setdefault(tier, []).append(node)
+    return tiers
 
 
 @pytest.mark.integration
 def test_the_suite_splits_into_three_tiers() -> None:
-    unit, integration, live = collected("unit"), collected("integration"), collected("live")
-    everything = collected("unit or integration or live")
-    assert len(unit) + len(integration) + len(live) == len(everything) and not set(unit) & set(live)
+    tiers = collected_tiers()
+    assert set(tiers) == {"unit", "integration", "live"}, {k: v[:3] for k, v in tiers.items()}  # one tier each
+    unit, integration, live = tiers["unit"], tiers["integration"], tiers["live"]
     node_processes = ("tests/test_nodes.py", "tests/test_faults.py")
     assert not [t for t in unit + integration if t.startswith(node_processes)]
     assert [t for t in live if t.startswith(node_processes)]
