@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from motion_text_node import __version__
@@ -79,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean exit
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean exit
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -296,7 +297,8 @@ def run(make_node: Callable[[], ManagedNode], args=None, threads: int = 3) -> in
             executor.spin_once(timeout_sec=0.1)
             namesake.poll()
     except (KeyboardInterrupt, ExternalShutdownException):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean shutdown
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean shutdown
     finally:
         if node is not None:
             try:
