@@ -15,7 +15,7 @@ PACKAGE = "motion_text_node"
 #: code (runtime) stands on skeleton, captions and data only, so training, export (which checks its ONNX files
 #: with the runtime's encoders) and the tools sit above it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "paths"),
+    ("errors", "paths", "checks"),
     ("outputs", "metrics"),  # output-path checks (raising errors.UserError); retrieval/recognition metrics
     ("skeleton",),
     ("captions", "viz"),
@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 #: Packages whose modules must load without these (the nodes, bag tools and benchmarks run where torch is not
 #: installed; the benchmarks that need torch import it when they run).
-TORCH_FREE = ("metrics", "skeleton", "captions", "viz", "data", "runtime", "ros", "bag", "bench")
+TORCH_FREE = ("checks", "metrics", "skeleton", "captions", "viz", "data", "runtime", "ros", "bag", "bench")
 HEAVY = ("torch", "transformers", "smplx")
 
 

@@ -329,13 +329,19 @@ def _set(value: np.ndarray, index, what) -> np.ndarray:
 
 
 # --- joint-position npz -------------------------------------------------------------------------------------------
+def _walking_positions(frames: int, fps: float = 30.0) -> np.ndarray:
+    """(frames, 22, 3) canonical joints of a body stretched up the z axis, moving forward at 0.3 m/s."""
+    from motion_text_node.skeleton.canonical import NUM_JOINTS
+
+    t = np.arange(frames, dtype=np.float32)[:, None, None] / fps
+    body = np.linspace(0.0, 1.6, NUM_JOINTS, dtype=np.float32)[None, :, None] * np.array([0.1, 0.05, 1.0])
+    return (body + 0.3 * np.concatenate([t, 0 * t, 0 * t], axis=2)).astype(np.float32)
+
+
 def _joint_npz_base(draw) -> dict:
     from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 
-    frames = draw(st.integers(1, 40))
-    t = np.arange(frames, dtype=np.float32)[:, None, None] / 30.0
-    body = np.linspace(0.0, 1.6, len(CANONICAL_JOINTS), dtype=np.float32)[None, :, None] * np.array([0.1, 0.05, 1.0])
-    positions = (body + 0.3 * np.concatenate([t, 0 * t, 0 * t], axis=2)).astype(np.float32)
+    positions = _walking_positions(draw(st.integers(1, 40)))
     return {"positions": positions, "joint_names": np.array(CANONICAL_JOINTS), "fps": np.float32(30.0),
             "up_axis": np.array("z"), "confidences": np.ones(positions.shape[:2], np.float32),
             "text": np.array("a person walks forward")}
@@ -524,13 +530,10 @@ def _valid_cache() -> Path:
     if "cache" not in _BASES:
         from motion_text_node.data.cache import write_cache
         from motion_text_node.data.clip import Clip, Segment
-        from motion_text_node.skeleton.canonical import CANONICAL_JOINTS, NUM_JOINTS
+        from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
         from motion_text_node.skeleton.motion import Motion
 
-        t = np.arange(20, dtype=np.float32)[:, None, None] / 30.0
-        body = np.linspace(0.0, 1.6, NUM_JOINTS, dtype=np.float32)[None, :, None] * np.array([0.1, 0.05, 1.0])
-        motion = Motion((body + 0.3 * np.concatenate([t, 0 * t, 0 * t], axis=2)).astype(np.float32),
-                        CANONICAL_JOINTS, 30.0)
+        motion = Motion(_walking_positions(20), CANONICAL_JOINTS, 30.0)
         clips = [(Clip(f"c{i}", motion, ["a person walks"], label="walk", subject=str(i), source="cmu",
                        segments=[Segment(0.0, 0.3, "walk", "walks")] if i == 0 else []), split)
                  for i, split in enumerate(["train", "val", "test"])]
@@ -874,17 +877,16 @@ def damaged_bags(draw):
 
 
 def _damage_meta(meta: Path, line: str) -> None:
-    key = line.split(":")[0]
-    text = meta.read_text()
-    lines = [(line if ln.strip().startswith(key + ":") else ln) for ln in text.splitlines()]
-    meta.write_text("\n".join(lines) + ("" if any(ln.strip().startswith(key + ":") for ln in lines)
-                                         else f"\n  {line}") + "\n")
+    """``line`` ("key: value") in place of every ``key:`` line of ``meta`` (at its indentation), or added."""
+    key = line.split(":")[0] + ":"
+    lines = meta.read_text().splitlines()
+    found = [ln.strip().startswith(key) for ln in lines]
+    lines = [ln[:len(ln) - len(ln.lstrip())] + line if hit else ln for ln, hit in zip(lines, found, strict=True)]
+    meta.write_text("\n".join(lines + ([] if any(found) else [f"  {line}"])) + "\n")
 
 
 def _target_damaged_bag(edit) -> None:
     """Read a damaged copy of the real bag the way replay does: info, then every /skeleton message."""
-    import shutil
-
     from motion_text_node.bag.evaluate import read_skeleton_frames
     from motion_text_node.bag.info import bag_info
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from motion_text_node.checks import real_array
 from motion_text_node.data.npz_io import GuardedNpz, open_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
@@ -162,7 +163,7 @@ def _check_real(path: Path, members: _AmassMembers) -> None:
     arrays = (("poses", members.poses), ("trans", members.trans), ("betas", members.betas),
               (members.fps_key, members.fps))
     for name, arr in arrays:
-        if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        if not real_array(arr):
             raise UserError(f"{path}: '{name}' is not real numbers (dtype {arr.dtype})")
 
 

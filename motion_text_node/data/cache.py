@@ -12,7 +12,6 @@ Layout of a cache folder:
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections import Counter
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_text_node.checks import is_finite_number, is_int
 from motion_text_node.data.clip import Clip, Segment
 from motion_text_node.errors import UserError
 from motion_text_node.outputs import writing
@@ -110,11 +110,7 @@ def _shape(value: object) -> str:
 
 
 def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return is_int(value) and value >= 0
 
 
 def _entries_problem(entries: list, frames: int) -> str:
@@ -131,7 +127,7 @@ def _entries_problem(entries: list, frames: int) -> str:
             return f"{name} needs whole-number offset and length >= 0, got {e.get('offset')!r}, {e.get('length')!r}"
         if e["offset"] + e["length"] > frames:
             return f"{name} spans frames {e['offset']}..{e['offset'] + e['length']}, positions.npy holds {frames}"
-        if not (_is_number(e.get("fps")) and e["fps"] > 0):
+        if not (is_finite_number(e.get("fps")) and e["fps"] > 0):
             return f"{name} has fps {e.get('fps')!r}; it must be a number above 0"
         if e.get("split") not in SPLITS:
             return f"{name} has split {e.get('split')!r}, not one of {', '.join(SPLITS)}"
@@ -139,7 +135,7 @@ def _entries_problem(entries: list, frames: int) -> str:
             return f"{name} needs a list of texts"
         segments = e.get("segments", [])
         if not isinstance(segments, list) or not all(
-                isinstance(s, dict) and _is_number(s.get("start")) and _is_number(s.get("end"))
+                isinstance(s, dict) and is_finite_number(s.get("start")) and is_finite_number(s.get("end"))
                 and isinstance(s.get("label"), str) and set(s) <= SEGMENT_KEYS for s in segments):
             return f"{name} has malformed segments (objects with start, end, label and text expected)"
     return ""

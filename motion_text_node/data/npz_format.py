@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_text_node.checks import real_array
 from motion_text_node.data.clip import Clip
 from motion_text_node.data.npz_io import open_npz
 from motion_text_node.errors import UserError
@@ -53,7 +54,7 @@ def load_npz_clip(path: str | Path) -> Clip:
     if not np.isfinite(fps) or fps <= 0:
         raise UserError(f"{path}: fps must be positive, got {fps}")
     positions = arrays["positions"]
-    if not np.issubdtype(positions.dtype, np.number) or np.iscomplexobj(positions):
+    if not real_array(positions):
         raise UserError(f"{path}: positions must be real numbers, got {positions.dtype}")
     confidences = arrays.get("confidences")
     if confidences is not None and not (np.issubdtype(confidences.dtype, np.number) or confidences.dtype == bool):

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motion_text_node.checks import is_finite_number, is_int
 from motion_text_node.errors import refuse_unknown_keys
 from motion_text_node.skeleton.normalize import NormalizationConfig
 
@@ -49,17 +50,16 @@ class ModelConfig:
         """ValueError naming the first size or rate a model cannot be built with."""
         for name in ("embed_dim", "d_model", "layers", "heads", "ff", "text_dim"):
             value = getattr(self, name)
-            if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            if not (is_int(value) and value > 0):
                 raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
         layers = self.text_trainable_layers
-        if not (isinstance(layers, int) and not isinstance(layers, bool) and layers >= 0):
+        if not (is_int(layers) and layers >= 0):
             raise ValueError(f"model.text_trainable_layers must be an integer >= 0, got {layers!r}")
-        if not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in self.gcn_channels):
+        if not all(is_int(c) and c > 0 for c in self.gcn_channels):
             raise ValueError(f"model.gcn_channels must be positive integers, got {list(self.gcn_channels)}")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
-        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
-                and self.temperature > 0):
+        if not (is_finite_number(self.temperature) and self.temperature > 0):
             raise ValueError(f"model.temperature must be a number above 0, got {self.temperature!r}")
 
     def to_dict(self) -> dict:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from motion_text_node.checks import is_int
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.skeleton.normalize import NormalizationConfig
@@ -71,15 +72,11 @@ class ModelBundle:
         return self.root / name if name else None
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_meta(meta: dict, norm: NormalizationConfig) -> None:
     """The values of ``model.json`` the runtime relies on (ValueError naming the first wrong one)."""
     norm.check()
     dim = meta["embed_dim"]
-    if not (_is_int(dim) and dim > 0):
+    if not (is_int(dim) and dim > 0):
         raise ValueError(f"embed_dim must be a positive integer, got {dim!r}")
     feature_dim = meta["motion_encoder"].get("feature_dim", norm.feature_dim)
     if feature_dim != norm.feature_dim:
@@ -96,7 +93,7 @@ def check_meta(meta: dict, norm: NormalizationConfig) -> None:
     if not (isinstance(labels, list) and all(isinstance(x, str) and x.strip() for x in labels)):
         raise ValueError("labels must be a list of non-empty strings")
     max_length = meta["text_encoder"].get("max_length", 64)
-    if not (_is_int(max_length) and 1 <= max_length <= 512):
+    if not (is_int(max_length) and 1 <= max_length <= 512):
         raise ValueError(f"text_encoder.max_length must be an integer in [1, 512], got {max_length!r}")
 
 

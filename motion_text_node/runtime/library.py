@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from motion_text_node.checks import real_array
 from motion_text_node.data.npz_io import open_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
@@ -137,11 +138,11 @@ def _check_arrays(path: Path, n: int, descriptions: list[str], embeddings: np.nd
     for name, length in lengths.items():
         if length != n:
             raise bad(f"{n} ids but {length} {name}")
-    if not _real(embeddings) or (n and (embeddings.ndim != 2 or len(embeddings) != n)):
+    if not real_array(embeddings) or (n and (embeddings.ndim != 2 or len(embeddings) != n)):
         raise bad(f"embeddings must be {n} rows of numbers, got {embeddings.dtype} {embeddings.shape}")
     if not np.isfinite(embeddings).all():
         raise bad("embeddings hold NaN or infinite values")
-    if not _real(fps) or fps.shape != (n,):
+    if not real_array(fps) or fps.shape != (n,):
         raise bad(f"fps must be {n} numbers, got {fps.dtype} {fps.shape}")
     if n and not (np.isfinite(fps).all() and (fps > 0).all()):
         raise bad("every fps must be a finite number above 0")
@@ -149,7 +150,7 @@ def _check_arrays(path: Path, n: int, descriptions: list[str], embeddings: np.nd
         return
     if not np.issubdtype(offsets.dtype, np.integer) or offsets.shape != (n + 1,):
         raise bad(f"offsets must be {n + 1} integers, got {offsets.dtype} {offsets.shape}")
-    if not _real(positions) or positions.ndim != 3 \
+    if not real_array(positions) or positions.ndim != 3 \
             or positions.shape[1:] != (len(CANONICAL_JOINTS), 3):
         raise bad(f"positions must be numbers (frames, {len(CANONICAL_JOINTS)}, 3), got {positions.dtype} "
                   f"{positions.shape}")
@@ -157,11 +158,6 @@ def _check_arrays(path: Path, n: int, descriptions: list[str], embeddings: np.nd
         raise bad(f"offsets must rise from 0 to at most the {len(positions)} frames stored")
     if not np.isfinite(positions).all():
         raise bad("positions hold NaN or infinite values")
-
-
-def _real(values: np.ndarray) -> bool:
-    """Real numbers (complex values would lose their imaginary part without a word)."""
-    return np.issubdtype(values.dtype, np.number) and not np.iscomplexobj(values)
 
 
 def _faiss_index(embeddings: np.ndarray, seed: int = 0):

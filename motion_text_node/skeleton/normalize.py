@@ -7,11 +7,11 @@ velocities and the joint-validity mask. The parameters (``NormalizationConfig``)
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from motion_text_node.checks import is_finite_number, is_int
 from motion_text_node.errors import refuse_unknown_keys
 from motion_text_node.skeleton.canonical import (
     CANONICAL_BONE_LENGTHS,
@@ -56,11 +56,10 @@ class NormalizationConfig:
     def check(self) -> None:
         """ValueError naming the first value a model cannot run with (fps, window length, feature flags)."""
         fps = self.fps
-        if not (isinstance(fps, (int, float)) and not isinstance(fps, bool) and math.isfinite(fps)
-                and 1.0 <= fps <= 1000.0):
+        if not (is_finite_number(fps) and 1.0 <= fps <= 1000.0):
             raise ValueError(f"normalization.fps must be a number in [1, 1000], got {fps!r}")
         frames = self.window_frames
-        if not (isinstance(frames, int) and not isinstance(frames, bool) and 1 <= frames <= 10_000):
+        if not (is_int(frames) and 1 <= frames <= 10_000):
             raise ValueError(f"normalization.window_frames must be an integer in [1, 10000], got {frames!r}")
         for flag in ("retarget", "velocities", "mask"):
             if not isinstance(getattr(self, flag), bool):
