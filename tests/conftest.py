@@ -117,6 +117,18 @@ def shipped_model() -> Path:
     return path
 
 
+@pytest.fixture
+def model_copy(shipped_model, tmp_path) -> Path:
+    """The shipped model folder with a model.json of its own to edit (the other files linked, not copied)."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for f in shipped_model.iterdir():
+        if f.is_file() and f.name != "model.json":
+            (folder / f.name).symlink_to(f)
+    (folder / "model.json").write_text((shipped_model / "model.json").read_text())
+    return folder
+
+
 @pytest.fixture(scope="session")
 def held_out_library(shipped_model, cmu_cache, tmp_path_factory) -> Path:
     """A motion library of the held-out CMU test clips, embedded with the shipped model."""

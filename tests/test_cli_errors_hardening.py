@@ -354,18 +354,6 @@ def test_cache_arrays_the_fuzzer_broke(small_cache, damage) -> None:
         DatasetCache(small_cache)
 
 
-@pytest.fixture
-def model_copy(shipped_model, tmp_path) -> Path:
-    """The shipped model folder with its own model.json (the other files linked)."""
-    folder = tmp_path / "model"
-    folder.mkdir()
-    for f in shipped_model.iterdir():
-        if f.is_file() and f.name != "model.json":
-            (folder / f.name).symlink_to(f)
-    (folder / "model.json").write_text((shipped_model / "model.json").read_text())
-    return folder
-
-
 @pytest.mark.parametrize("change, expect", [
     (lambda m: {**m, "motion_library": 5}, "motion_library must be a file name"),
     (lambda m: {**m, "motion_library": "../elsewhere/lib.npz"}, "motion_library must be a file name"),

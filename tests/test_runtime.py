@@ -244,16 +244,10 @@ def test_providers_fall_back_to_cpu_without_a_gpu() -> None:
         choose_providers("cuda")
 
 
-def test_set_default_library_rewrites_only_that_field(shipped_model, tmp_path) -> None:
+def test_set_default_library_rewrites_only_that_field(model_copy, tmp_path) -> None:
     from motion_text_node.runtime.bundle import load_bundle, set_default_library
 
-    folder = tmp_path / "model"
-    folder.mkdir()
-    for f in shipped_model.iterdir():
-        if f.is_file():
-            (folder / f.name).symlink_to(f)
-    (folder / "model.json").unlink()
-    (folder / "model.json").write_text((shipped_model / "model.json").read_text())
+    folder = model_copy
     before = load_bundle(folder).meta
     set_default_library(folder, tmp_path / "elsewhere" / "crowd_library.npz")
     after = json.loads((folder / "model.json").read_text())
