@@ -200,3 +200,73 @@ def test_a_capped_round_serves_the_tracks_that_waited_longest_first(runtime, wal
     assert rec.due_count() == 3
     second = {r.track_id for r in rec.run_due()}
     assert len(second) == 2 and ({"p0", "p1", "p2"} - first) <= second
+
+
+def _rounds_and_labels(runtime, walk, stagger: bool, people: int = 30, frames: int = 150):
+    """People who all appear in the same frames (one array message per frame): the round sizes per frame after the
+    first two strides, and each track's window ends."""
+    rec = StreamRecognizer(runtime, StreamConfig(stride_s=1 / 3, stagger=stagger))
+    sizes, ends = [], {}
+    for k in range(frames):
+        for p in range(people):
+            rec.add_frame(frame(walk[(k + 5 * p) % len(walk)], 100.0 + k / 30, f"p{p}"), arrival=k / 30)
+        got = []
+        while rec.due_count():
+            got += rec.run_due()
+        if k >= 30:
+            sizes.append(len(got))
+        for r in got:
+            ends.setdefault(r.track_id, []).append(r.window_end)
+    return sizes, ends
+
+
+def test_a_crowd_that_appears_in_one_frame_is_spread_over_the_stride(runtime, walk) -> None:
+    """Without stagger 30 people fall due together every 10 frames (a round of 30, then nothing); with it a few
+    per frame, each track still labelled every stride, its first label no later and none lost."""
+    burst_sizes, burst_ends = _rounds_and_labels(runtime, walk, stagger=False)
+    sizes, ends = _rounds_and_labels(runtime, walk, stagger=True)
+    assert max(burst_sizes) == 30 and burst_sizes.count(0) >= 0.8 * len(burst_sizes)
+    assert max(sizes) <= 5 and sum(sizes) >= sum(burst_sizes) - 30
+    assert {t: e[0] for t, e in ends.items()} == {t: e[0] for t, e in burst_ends.items()}
+    for track, e in ends.items():
+        assert len(e) >= len(burst_ends[track]), track
+        np.testing.assert_allclose(np.diff(e[1:]), 10 / 30.0, atol=1e-6)
+
+
+def test_the_people_of_one_message_are_taken_as_each_would_be_alone(runtime, walk) -> None:
+    """add_frames canonicalizes skeletons of one layout as one array: every person must be buffered (positions,
+    valid joints) or rejected (same reason) exactly as add_frame does it alone, whatever the others are."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for p in range(12):
+        pos = walk[10 * p].copy()
+        conf = None
+        if p % 3 == 1:
+            pos[rng.choice(22, 5, replace=False)] = np.nan  # missing joints: imputed from neighbours
+        if p % 4 == 2:
+            conf = rng.random(22).astype(np.float32)
+            conf[:3] = 0.0  # unconfident joints are missing
+        if p == 5:
+            pos[:19] = np.nan  # 3 usable joints: rejected
+        if p == 7:
+            pos[:] = np.nan  # nothing finite: rejected
+        if p == 9:
+            pos[4] = 1e6  # a glitching joint
+        frames.append(SkeletonFrame(100.0, f"p{p}", "smpl22", [], pos, conf, "z"))
+    frames.append(SkeletonFrame(float("nan"), "bad_stamp", "smpl22", [], walk[0], None, "z"))
+    coco = np.asarray(walk[0][:17])
+    frames += [SkeletonFrame(100.0, f"c{i}", "coco17", [], coco + i, None, "z") for i in range(2)]
+    together = StreamRecognizer(runtime)
+    _, rejected = together.add_frames(frames)
+    alone = StreamRecognizer(runtime)
+    reasons = {}
+    for f in frames:
+        try:
+            alone.add_frame(f)
+        except UserError as exc:
+            reasons[f.track_id] = str(exc)
+    assert {f.track_id: r for f, r in rejected} == reasons and set(reasons) == {"p5", "p7", "bad_stamp"}
+    assert set(together.tracks) == set(alone.tracks) == {f.track_id for f in frames} - set(reasons)
+    for tid, track in alone.tracks.items():
+        np.testing.assert_array_equal(np.array(together.tracks[tid].positions), np.array(track.positions))
+        np.testing.assert_array_equal(np.array(together.tracks[tid].valid), np.array(track.valid))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from motion_text_node.paths import models_dir
 
-SUITES = ("encoders", "library", "nodes", "fuzz")
+SUITES = ("encoders", "library", "intake", "nodes", "fuzz")
 EXPERIMENTS = ("retargeting", "captions")  # long (training, or all labelled data): run only when asked for
 
 
@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("bench", help="latency/throughput benchmarks, printed as tables",
                        description="Measure on this machine and print Markdown tables with ratios against a "
                        "baseline measured in the same run: motion/text encoder latency (ONNX Runtime vs PyTorch), "
-                       "library search scaling (exact vs IVF index), node end-to-end latency and sustained tracks, "
+                       "library search scaling (exact vs IVF index), SkeletonArray intake (wire decoding vs rclpy), "
+                       "node end-to-end latency and sustained tracks, "
                        "fuzzing of every input path.")
     b.add_argument("--only", choices=SUITES + EXPERIMENTS, action="append",
                    help="run only these suites (repeatable); 'retargeting' trains two small models (minutes); "
@@ -49,6 +50,11 @@ def run_bench(args: argparse.Namespace) -> int:
 
         sizes = tuple(int(s) for s in args.library_sizes.split(",") if s)
         tables.append(library_search_table(sizes))
+        print(tables[-1] + "\n", flush=True)
+    if "intake" in suites:
+        from motion_text_node.bench.intake import intake_table
+
+        tables.append(intake_table(args.model))
         print(tables[-1] + "\n", flush=True)
     if "nodes" in suites:
         from motion_text_node.bench.nodes import node_tables

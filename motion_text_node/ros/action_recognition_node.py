@@ -11,7 +11,8 @@ rules are the table ``ros.parameters.RECOGNITION``: a bad start value ends the p
 run-time change is refused with the reason, and an accepted one takes effect (input changes re-subscribe).
 
 Input is taken as serialized bytes and decoded here, so a message that cannot be decoded is counted (rmw would drop
-it silently); with the ``single`` executor, messages lost before intake are counted from sequence-number gaps.
+it silently); Skeleton and SkeletonArray are read straight into arrays (``ros.skeleton_wire``). With the
+``single`` executor, messages lost before intake are counted from sequence-number gaps.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from motion_text_node.ros.conversions import (
     skeleton_msg_to_frame,
 )
 from motion_text_node.ros.parameters import IO, RECOGNITION, STREAM_FIELDS, check_changes
+from motion_text_node.ros.skeleton_wire import WireFormatError, decode_skeleton, decode_skeleton_array
 from motion_text_node.runtime.label_bank import LabelSwitcher, labels_from_file, parse_labels
 from motion_text_node.runtime.stream import Rejections, SequenceGaps, StreamConfig, StreamRecognizer
 from motion_text_node.runtime.text_input import is_blank, shown
@@ -58,6 +60,8 @@ HOUSEKEEPING_PERIOD_S = 0.1
 PARAMETERS = RECOGNITION
 #: Longest track id shown in diagnostics keys and log lines.
 SHOWN_TRACK_CHARS = 64
+#: Input types read from their bytes by ros.skeleton_wire instead of rclpy (no Python object per joint).
+WIRE_DECODERS = {Skeleton: decode_skeleton, SkeletonArray: decode_skeleton_array}
 
 
 def labels_from_parameters(labels: list[str] | None, labels_file: str | None) -> list[str] | None:
@@ -253,12 +257,21 @@ class ActionRecognitionNode(ManagedNode):
 
     # --- input ---------------------------------------------------------------------------------------------
     def _on_serialized(self, data: bytes) -> None:
-        """A serialized input message: decoded and handed on; one that cannot be decoded is counted."""
-        try:
-            msg = deserialize_message(data, self._msg_type)
-        except Exception as exc:  # rmw's error for malformed CDR (would otherwise vanish unseen)
-            self._reject(f"undecodable message ({type(exc).__name__}, {len(data)} bytes)")
-            return
+        """A serialized input message: decoded and handed on; one that cannot be decoded is counted. Skeletons
+        are read straight into arrays (``ros.skeleton_wire``); bytes that decoder does not take go to rclpy."""
+        msg = None
+        fast = WIRE_DECODERS.get(self._msg_type)
+        if fast is not None:
+            try:
+                msg = fast(data)
+            except WireFormatError:
+                pass
+        if msg is None:
+            try:
+                msg = deserialize_message(data, self._msg_type)
+            except Exception as exc:  # rmw's error for malformed CDR (would otherwise vanish unseen)
+                self._reject(f"undecodable message ({type(exc).__name__}, {len(data)} bytes)")
+                return
         try:
             self._handler(msg)
         except Exception as exc:  # noqa: BLE001 - no message may take the node down
@@ -274,21 +287,17 @@ class ActionRecognitionNode(ManagedNode):
         sub = self._subscription
         return sub is not None and sub.get_publisher_count() == 1
 
-    def _add(self, frame: SkeletonFrame) -> None:
-        """One frame in; recognized at once when its track is due."""
-        if self._take(frame):
-            self._recognize_due()
-
-    def _take(self, frame: SkeletonFrame) -> bool:
-        """Buffer one frame; whether its track is now due. A frame that cannot be used is counted."""
-        self.received += 1
-        try:
-            return self.recognizer.add_frame(frame)
-        except UserError as exc:
-            category = self.rejected.add(str(exc))
+    def _add(self, frames: list[SkeletonFrame]) -> None:
+        """The frames of one message in, together (one canonicalization per skeleton layout); those that cannot
+        be used are counted; recognized at once when a track is due."""
+        self.received += len(frames)
+        due, rejected = self.recognizer.add_frames(frames)
+        for frame, reason in rejected:
+            category = self.rejected.add(reason)
             self.throttle.warn(category, f"rejected skeleton from track '{shown(frame.track_id, SHOWN_TRACK_CHARS)}'"
-                                         f": {shown(str(exc), 200)}")
-            return False
+                                         f": {shown(reason, 200)}")
+        if due:
+            self._recognize_due()
 
     def _recognize_due(self) -> None:
         """Idle worker: recognize right here (no thread hand-off on the latency path). Busy worker: let it batch
@@ -313,7 +322,7 @@ class ActionRecognitionNode(ManagedNode):
         except UserError as exc:
             self._reject(str(exc))
             return
-        self._add(frame)
+        self._add([frame])
 
     def _on_skeleton_array(self, msg: SkeletonArray) -> None:
         """Every person of one camera frame: all buffered first, then the due ones recognized in one round."""
@@ -324,11 +333,7 @@ class ActionRecognitionNode(ManagedNode):
             return
         for reason in rejected:
             self._reject(reason)
-        due = False
-        for frame in frames:
-            due = self._take(frame) or due
-        if due:
-            self._recognize_due()
+        self._add(frames)
 
     def _on_pose_array(self, msg: PoseArray) -> None:
         try:
@@ -337,7 +342,7 @@ class ActionRecognitionNode(ManagedNode):
         except UserError as exc:
             self._reject(str(exc))
             return
-        self._add(frame)
+        self._add([frame])
 
     def _on_markers(self, msg: MarkerArray) -> None:
         try:
@@ -345,8 +350,7 @@ class ActionRecognitionNode(ManagedNode):
         except UserError as exc:
             self._reject(str(exc))
             return
-        for frame in frames:
-            self._add(frame)
+        self._add(frames)
 
     # --- inference and output ------------------------------------------------------------------------------
     def _infer(self) -> None:

@@ -41,7 +41,10 @@ def skeleton_msg_to_frame(msg) -> SkeletonFrame:
     conf = np.asarray(msg.confidences, dtype=np.float32) if len(msg.confidences) else None
     if conf is not None and len(conf) != n:
         raise UserError(f"{len(conf)} confidences for {n} positions")
-    pos = np.array([(p.x, p.y, p.z) for p in msg.positions], dtype=np.float32)
+    if isinstance(msg.positions, np.ndarray):  # decoded from the wire by ros.skeleton_wire: (n, 3) already
+        pos = msg.positions.astype(np.float32)
+    else:
+        pos = np.array([(p.x, p.y, p.z) for p in msg.positions], dtype=np.float32)
     return SkeletonFrame(stamp_to_sec(msg.header.stamp), str(msg.track_id), str(msg.skeleton_format or "custom"),
                          names, pos, conf, str(msg.up_axis or ""), str(msg.header.frame_id))
 

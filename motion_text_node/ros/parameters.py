@@ -33,7 +33,7 @@ PRECISIONS = ("auto", "fp32", "int8")  # runtime.encoders.PRECISIONS (not import
 UP_AXES = ("", "z", "y", "-y")  # skeleton.adapt.UP_AXIS_ROTATIONS, plus "" for the format's default
 #: Fields of runtime.stream.StreamConfig that are node parameters (applied to the recognizer at once).
 STREAM_FIELDS = ("stride_s", "smoothing", "min_score", "hysteresis", "top_k", "track_timeout_s", "max_tracks",
-                 "max_batch")
+                 "max_batch", "stagger")
 #: Largest params file read before rclpy.init (ours are under 2 kB).
 MAX_PARAMS_FILE_BYTES = 1_000_000
 MAX_TOPIC_CHARS = 200
@@ -151,6 +151,8 @@ RECOGNITION: dict[str, Param] = {
     "max_tracks": Param(64, "tracks kept at once (a new one evicts the stalest)", between(1, 1000)),
     "max_batch": Param(64, "windows recognized in one batched inference round at most (the tracks that waited "
                            "longest go first; the others follow in the next round)", between(1, 1000)),
+    "stagger": Param(True, "spread the tracks' recognitions over the stride (people who appear in one frame "
+                           "would otherwise all fall due at once: a burst every stride)"),
     "output_mode": Param("labels", "labels: one ActionLabel per track on actions; array: one ActionLabelArray "
                                    "per inference round on action_array; both", one_of(*OUTPUT_MODES)),
     "qos_reliability": Param("best_effort", "input QoS: best_effort (sensor data) or reliable",

@@ -35,6 +35,8 @@ from motion_text_node.skeleton.resample import resample_times
 CLOCK_JUMP_S = 2.0
 #: Coordinates beyond this (m) are treated as sensor glitches (missing joints).
 ABSURD_COORDINATE_M = 50.0
+#: (sqrt(5) - 1) / 2: successive multiples modulo 1 fill [0, 1) evenly for any count (track phases).
+GOLDEN_FRACTION = 0.6180339887498949
 #: Rejections the node itself words, by how their message starts (the rest holds an exception's text).
 PREFIX_CATEGORIES: tuple[tuple[str, str], ...] = (
     ("undecodable message", "undecodable message"),
@@ -81,6 +83,9 @@ class StreamConfig:
     max_tracks: int = 64
     min_window_fraction: float = 0.25  # do not recognize before this fraction of a window is buffered
     max_batch: int = 64  # windows in one inference round at most; the others wait for the next round
+    # Spread the tracks' recognitions over the stride: people who appear in one frame (one array message) would
+    # otherwise all fall due at the same frame forever, a burst every stride instead of a few windows per frame.
+    stagger: bool = True
 
 
 @dataclass
@@ -107,6 +112,7 @@ class Track:
     valid: deque = field(default_factory=deque)
     last_arrival: float = 0.0
     last_inferred: float = -np.inf  # capture time of the last recognized window's newest frame
+    phase: float | None = None  # fraction of a stride the track's schedule is shifted by (stagger)
     inferred_at: float = -np.inf  # wall time (monotonic) of that recognition: who waited longest goes first
     smoothed: np.ndarray | None = None
     smoothed_for: object = None  # the LabelSet the smoothed scores belong to
@@ -180,6 +186,63 @@ class SequenceGaps:
         return seq - last - 1
 
 
+def _screen(stamps: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """(people, joints, 3) positions of frames with glitching (absurdly far) joints made missing, and per frame
+    the reason it cannot be used whatever its joints (bad stamp, nothing finite), None for the usable ones."""
+    finite = np.isfinite(pos)
+    reasons = ["bad stamp" if not (np.isfinite(t) and t > 0) else None if f else "no finite coordinate"
+               for t, f in zip(stamps.tolist(), finite.reshape(len(pos), -1).any(axis=1).tolist(), strict=True)]
+    with np.errstate(invalid="ignore"):
+        absurd = finite & (np.abs(pos) > ABSURD_COORDINATE_M)
+    if absurd.any():
+        pos = np.where(absurd, np.nan, pos)
+    return pos, reasons
+
+
+def _canonical_one(frame: SkeletonFrame, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray] | str:
+    """(canonical positions, valid joints) of one screened frame, or the reason it cannot be used."""
+    try:
+        m = to_canonical(pos, 30.0, frame.joint_names or None, frame.skeleton_format, frame.up_axis or None,
+                         frame.confidences)
+    except UserError as exc:
+        return str(exc)
+    if m.valid.sum() < 4:
+        return "fewer than 4 usable joints"
+    return m.positions[0], m.valid[0]
+
+
+def _canonical_alone(frame: SkeletonFrame) -> tuple[np.ndarray, np.ndarray] | str:
+    """``_canonical_group`` of a single frame."""
+    pos, reasons = _screen(np.array([frame.stamp], np.float64), np.asarray(frame.positions, np.float32)[None])
+    return reasons[0] or _canonical_one(frame, pos[0])
+
+
+def _canonical_group(frames: list[SkeletonFrame]) -> list[tuple[np.ndarray, np.ndarray] | str]:
+    """Per frame of one layout (format, joint names, up axis, shapes): its canonical positions and valid joints,
+    or the reason it cannot be used. Screened and canonicalized as one (people, joints, 3) array; canonicalization
+    treats each row on its own except where a row has no usable joint, so those rows (and a group the array call
+    refuses) are done one by one, for exactly the answer they get alone."""
+    first = frames[0]
+    if len(frames) == 1 or np.ndim(first.positions) != 2 or np.shape(first.positions)[1] != 3:
+        return [_canonical_alone(f) for f in frames]  # one person, or positions of no (joints, 3) shape
+    pos, reasons = _screen(np.array([f.stamp for f in frames], np.float64),
+                           np.stack([np.asarray(f.positions, np.float32) for f in frames]))
+    good = [i for i, r in enumerate(reasons) if r is None]
+    out: list = list(reasons)
+    if not good:
+        return out
+    conf = None if first.confidences is None else np.stack([frames[i].confidences for i in good])
+    try:
+        m = to_canonical(pos[good], 30.0, first.joint_names or None, first.skeleton_format, first.up_axis or None,
+                         conf)
+        enough = (m.valid.sum(axis=1) >= 4).tolist()
+    except UserError:
+        m, enough = None, [False] * len(good)
+    for row, i in enumerate(good):
+        out[i] = (m.positions[row], m.valid[row]) if enough[row] else _canonical_one(frames[i], pos[i])
+    return out
+
+
 class StreamRecognizer:
     """Per-track buffers and windowed recognition. ``add_frame``, ``update_config``, ``reset_labels`` and
     ``drop_silent`` may be called from any thread (subscription and parameter callbacks) while one inference
@@ -194,6 +257,7 @@ class StreamRecognizer:
         self.events: Counter = Counter()
         self.latencies_ms: deque = deque(maxlen=500)
         self._lock = threading.Lock()
+        self._phases = 0  # tracks given a phase so far
         norm = runtime.norm
         self.window_s = norm.window_frames / norm.fps
         self.capacity = int(norm.window_frames * 8)  # raw frames kept per track (sources up to 8x model fps)
@@ -202,28 +266,41 @@ class StreamRecognizer:
     def add_frame(self, frame: SkeletonFrame, arrival: float | None = None) -> bool:
         """Add one skeleton; True when its track now has a stride of new motion to recognize (``run_due`` has
         work). Raises UserError (the reason to count) for a frame that cannot be used."""
+        due, rejected = self.add_frames([frame], arrival)
+        if rejected:
+            raise UserError(rejected[0][1])
+        return due
+
+    def add_frames(self, frames: list[SkeletonFrame],
+                   arrival: float | None = None) -> tuple[bool, list[tuple[SkeletonFrame, str]]]:
+        """Add the people of one message (a SkeletonArray) together: the skeletons of one layout (format, joint
+        names, up axis) are canonicalized as one array instead of one by one, each with the same outcome as
+        alone. Whether any track now has a stride to recognize, and the frames that cannot be used with their
+        reasons (the others still count)."""
         arrival = time.monotonic() if arrival is None else arrival
-        if not np.isfinite(frame.stamp) or frame.stamp <= 0:
-            raise UserError("bad stamp")
-        pos = frame.positions
-        if not np.isfinite(pos).any():
-            raise UserError("no finite coordinate")
-        if np.nanmax(np.abs(np.where(np.isfinite(pos), pos, 0.0))) > ABSURD_COORDINATE_M:
-            pos = np.where(np.abs(pos) > ABSURD_COORDINATE_M, np.nan, pos)  # glitching joints become missing
-        m = to_canonical(pos, 30.0, frame.joint_names or None, frame.skeleton_format, frame.up_axis or None,
-                         frame.confidences)
-        if m.valid.sum() < 4:
-            raise UserError("fewer than 4 usable joints")
+        groups: dict[tuple, list[SkeletonFrame]] = {}
+        for frame in frames:
+            conf = frame.confidences
+            key = (frame.skeleton_format, tuple(frame.joint_names), frame.up_axis, np.shape(frame.positions),
+                   None if conf is None else np.shape(conf))
+            groups.setdefault(key, []).append(frame)
+        accepted, rejected = [], []
+        for group in groups.values():
+            for frame, canonical in zip(group, _canonical_group(group), strict=True):
+                (rejected if isinstance(canonical, str) else accepted).append((frame, canonical))
+        due = False
         with self._lock:
-            track = self.tracks.get(frame.track_id)
-            if track is None:
-                self._evict_stalest(self.config.max_tracks - 1)
-                track = self.tracks[frame.track_id] = Track()
-            self._insert(track, frame.stamp, m.positions[0], m.valid[0])
-            track.last_arrival = arrival
-            track.frame_id = frame.frame_id
-            track.arrivals.append(arrival)
-            return self._is_due(track)
+            for frame, (positions, valid) in accepted:
+                track = self.tracks.get(frame.track_id)
+                if track is None:
+                    self._evict_stalest(self.config.max_tracks - 1)
+                    track = self.tracks[frame.track_id] = Track()
+                self._insert(track, frame.stamp, positions, valid)
+                track.last_arrival = arrival
+                track.frame_id = frame.frame_id
+                track.arrivals.append(arrival)
+                due = self._is_due(track) or due
+        return due, rejected
 
     def _evict_stalest(self, keep: int) -> None:
         """Drop the tracks that arrived least recently until at most ``keep`` are left (lock held)."""
@@ -298,9 +375,20 @@ class StreamRecognizer:
                 times = np.array(tr.times[lo:])
                 pos = np.array(list(islice(tr.positions, lo, None)))
                 valid = np.array(list(islice(tr.valid, lo, None)))
-                tr.last_inferred, tr.inferred_at = end, now
+                tr.last_inferred, tr.inferred_at = end - self._phase_shift(tr), now
                 due.append((tid, times, pos, valid, tr.last_arrival))
         return due
+
+    def _phase_shift(self, track: Track) -> float:
+        """Seconds the next recognition of a track comes early, once: at its first recognition it is given a
+        phase from a golden-ratio sequence (0, 0.62, 0.24, 0.85, ... of a stride: spread evenly whatever the
+        number of tracks), so its second label comes that much sooner and the later ones keep the new cadence.
+        No label is ever delayed (lock held)."""
+        if track.phase is not None:
+            return 0.0
+        track.phase = (self._phases * GOLDEN_FRACTION) % 1.0 if self.config.stagger else 0.0
+        self._phases += self.config.stagger
+        return track.phase * self.config.stride_s
 
     def due_count(self) -> int:
         """Tracks with a new stride of motion waiting to be recognized."""
