@@ -22,6 +22,7 @@ from motion_text_node.skeleton.normalize import (
     canonicalize,
     facing_angle,
     normalize_window,
+    normalize_windows,
     retarget,
     rotation_z,
 )
@@ -201,6 +202,22 @@ def test_normalize_window_layout_and_config_round_trip(punch) -> None:
         NormalizationConfig.from_dict({**cfg.to_dict(), "bogus": 1})
     with pytest.raises(ValueError, match="version"):
         NormalizationConfig.from_dict({**cfg.to_dict(), "version": 99})
+
+
+def test_windows_normalized_together_are_the_windows_normalized_alone(punch) -> None:
+    """The live node normalizes a round's windows in one pass: each must get exactly its own features (its own
+    floor, origin and facing), with or without validity."""
+    cfg = NormalizationConfig(window_frames=30)
+    turned = punch.positions @ rotation_z(1.1).T + np.array([2.0, -1.0, 0.3], np.float32)
+    starts = [0, 7, 19, 33]
+    pos = np.stack([(turned if k % 2 else punch.positions)[s:s + 30] for k, s in enumerate(starts)])
+    valid = np.stack([punch.valid[s:s + 30] for s in starts])
+    valid[1, :, 3] = False
+    for v in (valid, None):
+        together = normalize_windows(pos, v, cfg)
+        for k in range(len(starts)):
+            np.testing.assert_array_equal(together[k], normalize_window(pos[k], None if v is None else v[k], cfg))
+    assert not np.array_equal(together[0], together[1])
 
 
 def test_mirroring_twice_is_identity_and_swaps_sides(punch) -> None:

@@ -140,7 +140,7 @@ def recognition_still_works(node) -> None:
     t0 = 1000.0 + published
     walk = _synthetic_walk(45)
     for k, pose in enumerate(walk):
-        node._add(SkeletonFrame(t0 + k / 30.0, track, "smpl22", [], pose, None, "z"))
+        node._add([SkeletonFrame(t0 + k / 30.0, track, "smpl22", [], pose, None, "z")])
     node.label_switcher.wait(60)
     for _ in range(3):  # the worker may hold the inference lock; give it three rounds
         if node.published > published:

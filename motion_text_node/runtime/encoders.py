@@ -11,8 +11,8 @@ from motion_text_node.runtime.bundle import ModelBundle
 from motion_text_node.runtime.providers import choose_providers, make_session
 from motion_text_node.runtime.text_input import is_blank
 from motion_text_node.skeleton.motion import Motion
-from motion_text_node.skeleton.normalize import normalize_window
-from motion_text_node.skeleton.resample import pad_window, resample_motion, window_starts
+from motion_text_node.skeleton.normalize import normalize_windows
+from motion_text_node.skeleton.resample import resample_motion, window_starts
 
 MAX_TEXT_CHARS = 2000
 
@@ -69,18 +69,28 @@ class OnnxMotionEncoder:
         """(B, T, F) normalized features and (B, T) frame mask -> (B, D)."""
         return self.session.run(None, {"x": x.astype(np.float32, copy=False), "mask": mask.astype(bool)})[0]
 
-    def features(self, positions: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """One window (T <= window_frames, canonical, at model fps) -> padded features and mask."""
-        feats = normalize_window(positions[-self.norm.window_frames:],
-                                 None if valid is None else valid[-self.norm.window_frames:], self.norm)
-        return pad_window(feats, self.norm.window_frames)
+    def features(self, windows: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, np.ndarray]:
+        """Windows (each T <= window_frames frames, canonical, at model fps; longer ones keep their newest) ->
+        padded features (N, window_frames, F) and frame mask (N, window_frames). Windows of one length are
+        normalized together (the same features as one by one)."""
+        w = self.norm.window_frames
+        feats = np.zeros((len(windows), w, self.norm.feature_dim), np.float32)
+        mask = np.zeros((len(windows), w), bool)
+        groups: dict[tuple[int, bool], list[int]] = {}
+        for i, (p, v) in enumerate(windows):
+            groups.setdefault((min(len(p), w), v is None), []).append(i)
+        for (t, no_valid), idx in groups.items():
+            pos = np.stack([windows[i][0][-w:] for i in idx])
+            valid = None if no_valid else np.stack([windows[i][1][-w:] for i in idx])
+            feats[idx, :t] = normalize_windows(pos, valid, self.norm)
+            mask[idx, :t] = True
+        return feats, mask
 
     def encode_windows(self, windows: list[tuple[np.ndarray, np.ndarray | None]], batch: int = 32) -> np.ndarray:
-        """Embeddings of several (positions, valid) windows, (N, D)."""
+        """Embeddings of several (positions, valid) windows, (N, D), ``batch`` windows per ONNX call."""
         out = []
         for i in range(0, len(windows), batch):
-            feats = [self.features(p, v) for p, v in windows[i:i + batch]]
-            out.append(self.encode_features(np.stack([f for f, _ in feats]), np.stack([m for _, m in feats])))
+            out.append(self.encode_features(*self.features(windows[i:i + batch])))
         return np.concatenate(out) if out else np.zeros((0, self.bundle.embed_dim), np.float32)
 
     def encode_motion(self, motion: Motion, stride: int | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:

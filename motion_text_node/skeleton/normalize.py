@@ -184,16 +184,37 @@ def normalize_window(positions: np.ndarray, valid: np.ndarray | None, config: No
     """
     if positions.ndim != 3 or positions.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"expected (T, {NUM_JOINTS}, 3) canonical positions, got {positions.shape}")
-    pos = canonicalize(positions, config.retarget)
-    root_xy = pos[:, JOINT_INDEX["pelvis"], :2]
+    return normalize_windows(positions[None], None if valid is None else valid[None], config)[0]
+
+
+def normalize_windows(positions: np.ndarray, valid: np.ndarray | None, config: NormalizationConfig) -> np.ndarray:
+    """``normalize_window`` of B windows of one length at once: (B, T, 22, 3) positions, (B, T, 22) valid or None
+    -> (B, T, feature_dim) float32, each window exactly as alone (a live crowd's round in one pass)."""
+    if positions.ndim != 4 or positions.shape[2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"expected (B, T, {NUM_JOINTS}, 3) canonical positions, got {positions.shape}")
+    b, t = positions.shape[:2]
+    flat = positions.reshape(b * t, NUM_JOINTS, 3)
+    pos = (retarget(flat) if config.retarget else flat.astype(np.float32, copy=True)).reshape(b, t, NUM_JOINTS, 3)
+    # canonicalize each window: floor at zero, pelvis at the origin in xy, facing +x at its first frame
+    pos[..., 2] -= pos[..., 2].min(axis=(1, 2))[:, None, None]
+    pos[..., :2] -= pos[:, 0, None, None, JOINT_INDEX["pelvis"], :2]
+    first = pos[:, 0]
+    across = (first[:, JOINT_INDEX["left_hip"]] - first[:, JOINT_INDEX["right_hip"]]) + (
+        first[:, JOINT_INDEX["left_shoulder"]] - first[:, JOINT_INDEX["right_shoulder"]])
+    turn = -np.arctan2(-across[:, 0], across[:, 1]).astype(np.float64)
+    c, s = np.cos(turn), np.sin(turn)
+    rot_t = np.zeros((b, 1, 3, 3), np.float32)  # rotation_z(turn).T per window
+    rot_t[:, 0, 0, 0], rot_t[:, 0, 1, 0], rot_t[:, 0, 0, 1], rot_t[:, 0, 1, 1], rot_t[:, 0, 2, 2] = c, -s, s, c, 1.0
+    pos = pos @ rot_t
+    root_xy = pos[:, :, JOINT_INDEX["pelvis"], :2]
     local = pos.copy()
-    local[..., :2] -= root_xy[:, None, :]
-    parts = [local.reshape(len(pos), -1), root_xy]
+    local[..., :2] -= root_xy[:, :, None, :]
+    parts = [local.reshape(b, t, -1), root_xy]
     if config.velocities:
         vel = np.zeros_like(pos)
-        vel[1:] = (pos[1:] - pos[:-1]) * config.fps
-        parts.append(vel.reshape(len(pos), -1))
+        vel[:, 1:] = (pos[:, 1:] - pos[:, :-1]) * config.fps
+        parts.append(vel.reshape(b, t, -1))
     if config.mask:
-        m = np.ones((len(pos), NUM_JOINTS), dtype=np.float32) if valid is None else valid.astype(np.float32)
+        m = np.ones((b, t, NUM_JOINTS), dtype=np.float32) if valid is None else valid.astype(np.float32)
         parts.append(m)
-    return np.concatenate(parts, axis=1).astype(np.float32)
+    return np.concatenate(parts, axis=2).astype(np.float32)
