@@ -270,3 +270,16 @@ def test_the_people_of_one_message_are_taken_as_each_would_be_alone(runtime, wal
     for tid, track in alone.tracks.items():
         np.testing.assert_array_equal(np.array(together.tracks[tid].positions), np.array(track.positions))
         np.testing.assert_array_equal(np.array(together.tracks[tid].valid), np.array(track.valid))
+
+
+def test_every_round_is_timed_stage_by_stage(runtime, walk) -> None:
+    """The instrumentation the diagnostics and the benchmark read: one entry per round in every stage, adding up
+    to the round's inference time."""
+    rec = StreamRecognizer(runtime, StreamConfig(stride_s=1 / 3))
+    res = feed(rec, walk, n=60)
+    rounds = len(rec.latencies_ms)
+    assert rounds == len(res) >= 4
+    assert all(len(v) == rounds and min(v) >= 0.0 for v in rec.stage_ms.values())
+    inference = [sum(rec.stage_ms[s][i] for s in ("resample", "features", "encoder", "decide")) for i in range(rounds)]
+    np.testing.assert_allclose(inference, list(rec.latencies_ms), rtol=1e-6)
+    assert min(rec.stage_ms["encoder"]) > 0.0 and min(rec.stage_ms["features"]) > 0.0

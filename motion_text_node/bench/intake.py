@@ -75,3 +75,49 @@ def intake_table(model_dir, counts=(1, 30, 120, 240), frames: int = 60) -> str:
               "us per person", "share of one core at 30 Hz %"]
     return render(f"Intake of one SkeletonArray, bytes to buffered people (ms, {frames} messages each, no inference)",
                   header, rows)
+
+
+def stage_table(model_dir, counts=(1, 30, 240), seconds: float = 5.0, threads: int = 1) -> str:
+    """Where the node's CPU goes per 30 Hz frame, stage by stage, without DDS: crowds of ``counts`` people in one
+    SkeletonArray per frame (staggered schedules, as the node runs by default), each stage's mean ms per frame
+    and its share of the 33 ms a frame lasts."""
+    from motion_text_node.ros.action_recognition_node import ActionRecognitionNode
+    from motion_text_node.ros.conversions import skeleton_array_to_frames
+    from motion_text_node.ros.skeleton_wire import decode_skeleton_array
+    from motion_text_node.runtime.engine import MotionTextRuntime
+    from motion_text_node.runtime.stream import ROUND_STAGES, StreamConfig, StreamRecognizer
+
+    runtime = MotionTextRuntime(model_dir, library=None, providers="cpu", threads=threads)
+    stages = ["decode", "intake", *ROUND_STAGES, "label messages"]
+    per_frame: dict[int, dict[str, float]] = {}
+    labels: dict[int, int] = {}
+    for n in counts:
+        messages = _serialized_arrays(n, round(seconds * RATE_HZ))
+        rec = StreamRecognizer(runtime, StreamConfig(max_tracks=1000))
+        spent = dict.fromkeys(("decode", "intake", *ROUND_STAGES, "label messages"), 0.0)
+        labels[n] = 0
+        for data in messages:
+            t0 = time.perf_counter()
+            frames, _ = skeleton_array_to_frames(decode_skeleton_array(data))
+            t1 = time.perf_counter()
+            rec.add_frames(frames)
+            spent["decode"] += t1 - t0
+            spent["intake"] += time.perf_counter() - t1
+            while rec.due_count():
+                results = rec.run_due()
+                t2 = time.perf_counter()
+                [ActionRecognitionNode._label_msg(r, None) for r in results]
+                spent["label messages"] += time.perf_counter() - t2
+                labels[n] += len(results)
+            for k in ROUND_STAGES:  # the recognizer's own instrumentation, in ms per round
+                spent[k] += sum(rec.stage_ms[k]) / 1000.0
+                rec.stage_ms[k].clear()
+        per_frame[n] = {k: 1000.0 * v / len(messages) for k, v in spent.items()}
+    rows = [[stage, *(f"{per_frame[n][stage]:.3f} ({100 * per_frame[n][stage] * RATE_HZ / 1000:.1f} %)"
+                      for n in counts)] for stage in stages]
+    rows.append(["total", *(f"{sum(per_frame[n].values()):.3f} "
+                            f"({100 * sum(per_frame[n].values()) * RATE_HZ / 1000:.1f} %)" for n in counts)])
+    rows.append(["labels per second", *(f"{labels[n] / seconds:.0f}" for n in counts)])
+    return render(f"Node CPU per 30 Hz frame by stage, without DDS (ms per frame, % of a frame; "
+                  f"{threads} ORT thread(s), {seconds:g} s of one SkeletonArray per frame)",
+                  ["stage", *(f"{n} people" for n in counts)], rows)

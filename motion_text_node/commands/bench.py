@@ -52,9 +52,11 @@ def run_bench(args: argparse.Namespace) -> int:
         tables.append(library_search_table(sizes))
         print(tables[-1] + "\n", flush=True)
     if "intake" in suites:
-        from motion_text_node.bench.intake import intake_table
+        from motion_text_node.bench.intake import intake_table, stage_table
 
         tables.append(intake_table(args.model))
+        print(tables[-1] + "\n", flush=True)
+        tables.append(stage_table(args.model, threads=args.threads))
         print(tables[-1] + "\n", flush=True)
     if "nodes" in suites:
         from motion_text_node.bench.nodes import node_tables

@@ -412,6 +412,7 @@ class ActionRecognitionNode(ManagedNode):
             values["rejected_last"] = self.rejected.last
         if rec is not None:
             values.update({f"event/{k}": v for k, v in rec.events.items()})
+            values.update({f"stage_ms_p50/{k}": f"{percentile_ms(v, 50):.2f}" for k, v in rec.stage_ms.items()})
         return values
 
     def _publish_diagnostics(self) -> None:

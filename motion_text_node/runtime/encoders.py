@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ class OnnxMotionEncoder:
         self.norm = bundle.norm
         self.path = motion_encoder_file(bundle, precision, choose_providers(providers))
         self.precision = "int8" if self.path == bundle.int8_motion_path else "fp32"
+        self.last_features_ms = 0.0  # of the last encode_windows call: its normalization, the rest is ONNX Runtime
         self.session = make_session(self.path, providers, threads)
         check_inputs(self.session, self.path, {"x": 3, "mask": 2})
         width = self.session.get_inputs()[0].shape[-1]
@@ -88,9 +90,13 @@ class OnnxMotionEncoder:
 
     def encode_windows(self, windows: list[tuple[np.ndarray, np.ndarray | None]], batch: int = 32) -> np.ndarray:
         """Embeddings of several (positions, valid) windows, (N, D), ``batch`` windows per ONNX call."""
-        out = []
+        out, features_s = [], 0.0
         for i in range(0, len(windows), batch):
-            out.append(self.encode_features(*self.features(windows[i:i + batch])))
+            t0 = time.perf_counter()
+            feats, mask = self.features(windows[i:i + batch])
+            features_s += time.perf_counter() - t0
+            out.append(self.encode_features(feats, mask))
+        self.last_features_ms = features_s * 1000.0
         return np.concatenate(out) if out else np.zeros((0, self.bundle.embed_dim), np.float32)
 
     def encode_motion(self, motion: Motion, stride: int | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:

@@ -35,6 +35,9 @@ from motion_text_node.skeleton.resample import resample_times
 CLOCK_JUMP_S = 2.0
 #: Coordinates beyond this (m) are treated as sensor glitches (missing joints).
 ABSURD_COORDINATE_M = 50.0
+#: What an inference round spends its time on: copying the due windows out of the buffers, resampling them to the
+#: model rate, normalizing them into features, the ONNX motion encoder, and scoring, smoothing and deciding labels.
+ROUND_STAGES = ("window", "resample", "features", "encoder", "decide")
 #: (sqrt(5) - 1) / 2: successive multiples modulo 1 fill [0, 1) evenly for any count (track phases).
 GOLDEN_FRACTION = 0.6180339887498949
 #: Rejections the node itself words, by how their message starts (the rest holds an exception's text).
@@ -256,6 +259,8 @@ class StreamRecognizer:
         self.rejected: Counter = Counter()
         self.events: Counter = Counter()
         self.latencies_ms: deque = deque(maxlen=500)
+        #: ms per inference round in each stage (instrumentation: diagnostics and the benchmark read it)
+        self.stage_ms: dict[str, deque] = {stage: deque(maxlen=500) for stage in ROUND_STAGES}
         self._lock = threading.Lock()
         self._phases = 0  # tracks given a phase so far
         norm = runtime.norm
@@ -398,6 +403,7 @@ class StreamRecognizer:
     def run_due(self) -> list[TrackResult]:
         """One inference round: recognize up to ``max_batch`` tracks with a new stride of motion in one batched
         ONNX call (call again while ``due_count()`` is not zero)."""
+        t_start = time.perf_counter()
         due = self._due_windows()
         if not due:
             return []
@@ -407,7 +413,10 @@ class StreamRecognizer:
         for _, times, pos, valid, _ in due:
             rpos, rvalid, _ = resample_times(pos, times, fps, valid=valid)
             windows.append((rpos, rvalid))
-        emb = self.runtime.motion_encoder.encode_windows(windows)
+        t_resampled = time.perf_counter()
+        encoder = self.runtime.motion_encoder
+        emb = encoder.encode_windows(windows)
+        t_encoded = time.perf_counter()
         label_set = self.runtime.labels.current  # scores and names from one label set, even during set_labels
         scores = label_set.scores(emb)
         results = []
@@ -417,7 +426,13 @@ class StreamRecognizer:
                 if tr is None:
                     continue
                 results.append(self._decide(tid, tr, row, float(times[0]), float(times[-1]), arrival, label_set))
-        self.latencies_ms.append((time.perf_counter() - t0) * 1000.0)
+        t_end = time.perf_counter()
+        self.latencies_ms.append((t_end - t0) * 1000.0)
+        features_ms = encoder.last_features_ms
+        for stage, ms in (("window", (t0 - t_start) * 1000.0), ("resample", (t_resampled - t0) * 1000.0),
+                          ("features", features_ms), ("encoder", (t_encoded - t_resampled) * 1000.0 - features_ms),
+                          ("decide", (t_end - t_encoded) * 1000.0)):
+            self.stage_ms[stage].append(ms)
         return results
 
     def _decide(self, tid: str, tr: Track, row: np.ndarray, t0: float, t1: float, arrival: float,
