@@ -4,7 +4,7 @@
 # as other sensors deliver them (robustness views: 15 joints, upper body, 15 fps, jitter, tilt).
 # Runs and reports land in runs/lobo_<name> and reports/lobo_<name>; finished ones are skipped; the shipped
 # recipe's run is lobo_recipe.
-# About 10 minutes per variant on 2 CPU cores. Usage: scripts/ablation.sh [name ...] (default: every variant).
+# About 20 minutes per variant on 2 CPU cores (3-s windows). Usage: scripts/ablation.sh [name ...] (default: every variant).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
