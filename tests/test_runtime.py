@@ -255,3 +255,20 @@ def test_set_default_library_rewrites_only_that_field(model_copy, tmp_path) -> N
     assert {k: v for k, v in after.items() if k != "motion_library"} == \
         {k: v for k, v in before.items() if k != "motion_library"}
     assert not list(folder.glob(".*.tmp"))
+
+
+def test_int8_export_keeps_the_input_projection_in_float(tiny_model_dir, tmp_path) -> None:
+    """The motion encoder's first MatMul sees raw features of very different scales: it stays float32, every
+    later MatMul becomes an integer one."""
+    import onnx
+
+    from motion_text_node.export.quantize import quantize
+
+    src = tiny_model_dir / "motion_encoder.onnx"
+    first = next(n.name for n in onnx.load(str(src)).graph.node if n.op_type in ("MatMul", "Gemm"))
+    for keep in (True, False):
+        quantize(src, tmp_path / "q.onnx", per_channel=True, float_input_layer=keep)
+        nodes = onnx.load(str(tmp_path / "q.onnx")).graph.node
+        float_matmuls = [n.name for n in nodes if n.op_type in ("MatMul", "Gemm")]
+        assert (first in float_matmuls) == keep
+        assert sum(n.op_type == "MatMulInteger" for n in nodes) >= 2

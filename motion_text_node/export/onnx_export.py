@@ -277,7 +277,7 @@ def _int8_motion_encoder(lm: LoadedModel, out: Path, report: dict, log) -> dict:
     x, mask, source = check_windows(cache_path(lm.config), lm.config.norm, enc.feature_mean.numpy(),
                                     enc.feature_std.numpy())
     log("quantizing the motion encoder to int8 ...")
-    quantize(out / "motion_encoder.onnx", int8_path, per_channel=True)
+    quantize(out / "motion_encoder.onnx", int8_path, per_channel=True, float_input_layer=True)
     agreement = embedding_agreement(out / "motion_encoder.onnx", int8_path, x, mask)
     report["motion_int8"] = {**agreement, "windows_from": source}
     log(f"  int8 vs float32 on {source}: min cosine {agreement['min_cosine']:.5f}, "

@@ -1,7 +1,8 @@
 """int8 dynamic quantization of exported encoders, and the check that decides whether an int8 motion encoder ships.
 
 Dynamic quantization stores MatMul/Gemm weights as int8 and quantizes activations on the fly, so ONNX Runtime runs
-integer kernels (VNNI/AMX where the CPU has them), with per-channel weight scales. How much faster it is, per
+integer kernels (VNNI/AMX where the CPU has them), with per-channel weight scales; the motion encoder's input
+projection stays float32 (``quantize``). How much faster it is, per
 window length and batch, is in ``benchmarks/RESULTS.md`` (motion encoder latency); how close it stays to float32
 is measured at every export (``check_windows`` / ``embedding_agreement``: minimum cosine over real windows, recorded
 in ``model.json`` and on the model card), and the int8 file ships only above ``INT8_MIN_COSINE``. The float32 file
@@ -21,8 +22,14 @@ from motion_text_node.skeleton.normalize import NormalizationConfig
 INT8_MIN_COSINE = 0.995
 
 
-def quantize(src: Path, dst: Path, per_channel: bool = False) -> None:
-    """int8 dynamic weight quantization (MatMul/Gemm weights) of the ONNX file ``src`` into ``dst``."""
+def quantize(src: Path, dst: Path, per_channel: bool = False, float_input_layer: bool = False) -> None:
+    """int8 dynamic weight quantization (MatMul/Gemm weights) of the ONNX file ``src`` into ``dst``.
+
+    ``float_input_layer`` keeps the first MatMul/Gemm of the graph (the motion encoder's input projection) in
+    float32: its input is the raw feature vector, whose parts differ in scale by orders of magnitude (metres, m/s,
+    a 0/1 mask), and one dynamic activation scale for all of them costs the small ones their precision (a
+    3-s-window model fell to cosine 0.967 on one real window with it quantized, 0.9999 without; same speed).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -36,7 +43,9 @@ def quantize(src: Path, dst: Path, per_channel: bool = False) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # the quantizer logs a generic "consider pre-processing" advice on every call
     try:
-        quantize_dynamic(str(cleaned), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel)
+        matmuls = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm")]  # topological order
+        quantize_dynamic(str(cleaned), str(dst), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         nodes_to_exclude=matmuls[:1] if float_input_layer else [])
     finally:
         root.setLevel(level)
         cleaned.unlink(missing_ok=True)
