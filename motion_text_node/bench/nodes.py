@@ -143,7 +143,7 @@ def measure_in_process(model_dir, tracks: int, seconds: float = 10.0, threads: i
     from motion_text_node.skeleton.frame import SkeletonFrame
 
     rt = MotionTextRuntime(model_dir, library=None, providers="cpu", threads=threads)
-    rec = StreamRecognizer(rt, StreamConfig(stagger=stagger))
+    rec = StreamRecognizer(rt, StreamConfig(stagger=stagger, max_tracks=max(256, tracks)))  # as the node runs
     frames = round(seconds * RATE_HZ)
     motion = _synthetic_walk()
     lat = []
