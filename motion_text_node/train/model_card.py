@@ -9,6 +9,7 @@ corpus are typed into the text here and must be kept true by hand: the HumanML3D
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def _copy_figures(model_dir: Path, run_dir: Path, report_dir: Path) -> None:
 def _motion_files(meta: dict) -> str:
     """The exported motion encoder files: float32 ONNX, and the int8 copy with its parity when there is one."""
     int8 = meta["parity"].get("motion_int8") if meta["motion_encoder"].get("int8_file") else None
-    return "float32 ONNX" + (f", plus an int8 copy (min cosine {int8['min_cosine']:.4f} to float32 on "
+    # cut, not rounded, to 4 decimals: 0.99996 is "0.9999", never "1.0000"
+    return "float32 ONNX" + (f", plus an int8 copy (min cosine {math.floor(int8['min_cosine'] * 1e4) / 1e4:.4f} "
+                             "to float32 on "
                              f"{int8['windows_from']}) that the runtime uses on CPU" if int8 else "")
 
 
