@@ -156,24 +156,37 @@ def facing_angle(frame: np.ndarray) -> float:
     From the hip and shoulder lines: the person's left points along ``left - right``; forward is that
     vector turned -90 degrees about z.
     """
-    across = (frame[JOINT_INDEX["left_hip"]] - frame[JOINT_INDEX["right_hip"]]) + (
-        frame[JOINT_INDEX["left_shoulder"]] - frame[JOINT_INDEX["right_shoulder"]]
+    return float(facing_angles(frame))
+
+
+def facing_angles(frames: np.ndarray) -> np.ndarray:
+    """``facing_angle`` of every (22, 3) pose of ``frames`` (..., 22, 3) -> (...)."""
+    across = (frames[..., JOINT_INDEX["left_hip"], :] - frames[..., JOINT_INDEX["right_hip"], :]) + (
+        frames[..., JOINT_INDEX["left_shoulder"], :] - frames[..., JOINT_INDEX["right_shoulder"], :]
     )
-    return float(np.arctan2(-across[0], across[1]))
+    return np.arctan2(-across[..., 0], across[..., 1])
 
 
-def rotation_z(angle: float) -> np.ndarray:
-    """3x3 rotation by ``angle`` radians about z."""
+def rotation_z(angle) -> np.ndarray:
+    """3x3 rotation by ``angle`` radians about z; (..., 3, 3) for an array of angles."""
+    angle = np.asarray(angle, np.float64)
     c, s = np.cos(angle), np.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
+    out = np.zeros(angle.shape + (3, 3), np.float32)
+    out[..., 0, 0], out[..., 0, 1], out[..., 1, 0], out[..., 1, 1], out[..., 2, 2] = c, -s, s, c, 1.0
+    return out
 
 
 def canonicalize(positions: np.ndarray, retarget_bones: bool = True) -> np.ndarray:
-    """(T, 22, 3) positions -> floor at zero, pelvis at the origin in xy and facing +x at the first frame."""
-    pos = retarget(positions) if retarget_bones else positions.astype(np.float32, copy=True)
-    pos[..., 2] -= pos[..., 2].min()
-    pos[..., :2] -= pos[0, JOINT_INDEX["pelvis"], :2]
-    return pos @ rotation_z(-facing_angle(pos[0])).T
+    """(T, 22, 3) positions -> floor at zero, pelvis at the origin in xy and facing +x at the first frame; (B, T,
+    22, 3) windows each on their own."""
+    lead = positions.shape[:-3]
+    frames = positions.reshape(-1, NUM_JOINTS, 3)
+    pos = (retarget(frames) if retarget_bones else frames.astype(np.float32, copy=True)).reshape(positions.shape)
+    pos[..., 2] -= pos[..., 2].min(axis=(-2, -1))[..., None, None]
+    pelvis = JOINT_INDEX["pelvis"]
+    pos[..., :2] -= pos[..., :1, pelvis:pelvis + 1, :2]  # each window's first-frame pelvis
+    turn = rotation_z(-facing_angles(pos[..., 0, :, :]).astype(np.float64))  # (*lead, 3, 3)
+    return pos @ np.swapaxes(turn, -1, -2).reshape(*lead, 1, 3, 3)
 
 
 def normalize_window(positions: np.ndarray, valid: np.ndarray | None, config: NormalizationConfig) -> np.ndarray:
@@ -193,19 +206,7 @@ def normalize_windows(positions: np.ndarray, valid: np.ndarray | None, config: N
     if positions.ndim != 4 or positions.shape[2:] != (NUM_JOINTS, 3):
         raise ValueError(f"expected (B, T, {NUM_JOINTS}, 3) canonical positions, got {positions.shape}")
     b, t = positions.shape[:2]
-    flat = positions.reshape(b * t, NUM_JOINTS, 3)
-    pos = (retarget(flat) if config.retarget else flat.astype(np.float32, copy=True)).reshape(b, t, NUM_JOINTS, 3)
-    # canonicalize each window: floor at zero, pelvis at the origin in xy, facing +x at its first frame
-    pos[..., 2] -= pos[..., 2].min(axis=(1, 2))[:, None, None]
-    pos[..., :2] -= pos[:, 0, None, None, JOINT_INDEX["pelvis"], :2]
-    first = pos[:, 0]
-    across = (first[:, JOINT_INDEX["left_hip"]] - first[:, JOINT_INDEX["right_hip"]]) + (
-        first[:, JOINT_INDEX["left_shoulder"]] - first[:, JOINT_INDEX["right_shoulder"]])
-    turn = -np.arctan2(-across[:, 0], across[:, 1]).astype(np.float64)
-    c, s = np.cos(turn), np.sin(turn)
-    rot_t = np.zeros((b, 1, 3, 3), np.float32)  # rotation_z(turn).T per window
-    rot_t[:, 0, 0, 0], rot_t[:, 0, 1, 0], rot_t[:, 0, 0, 1], rot_t[:, 0, 1, 1], rot_t[:, 0, 2, 2] = c, -s, s, c, 1.0
-    pos = pos @ rot_t
+    pos = canonicalize(positions, config.retarget)
     root_xy = pos[:, :, JOINT_INDEX["pelvis"], :2]
     local = pos.copy()
     local[..., :2] -= root_xy[:, :, None, :]
