@@ -247,3 +247,47 @@ def test_crafted_checkpoint_is_refused_without_running_code(tmp_path, capsys) ->
         err = capsys.readouterr().err
         assert "refused" in err and "Traceback" not in err
     assert not marker.exists()
+
+
+def test_weight_average_follows_the_weights_and_is_applied_only_inside_its_block() -> None:
+    from motion_text_node.train.ema import WeightAverage
+
+    model = torch.nn.Linear(3, 2)
+    start = model.weight.detach().clone()
+    ema = WeightAverage(model, decay=0.9)
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model)  # first update: effective decay (1 + 1) / (10 + 1)
+    d = 2 / 11
+    torch.testing.assert_close(ema.state_dict()["weight"], d * start + (1 - d) * (start + 1.0))
+    trained = model.weight.detach().clone()
+    with ema.applied(model):
+        torch.testing.assert_close(model.weight.detach(), ema.state_dict()["weight"])
+    torch.testing.assert_close(model.weight.detach(), trained)
+    with pytest.raises(ValueError):
+        WeightAverage(model, decay=1.0)
+
+
+def test_averaged_weights_are_shipped_and_resume_continues_both(cmu_cache, tmp_path) -> None:
+    config = load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "optim.ema_decay=0.9",
+                                                           "optim.select=last", "optim.epochs=1"])
+    trainer = Trainer(config, tmp_path, progress=False)
+    trainer.run()
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["epoch"] == last["epoch"] == 1  # select=last: best.pt is the last epoch whatever validation says
+    name = "motion_encoder.proj.weight" if "motion_encoder.proj.weight" in last["model"] else next(
+        k for k, v in last["model"].items() if v.is_floating_point() and v.ndim == 2)
+    torch.testing.assert_close(last["model"][name], trainer.ema.state_dict()[name])
+    torch.testing.assert_close(last["trained_weights"][name], trainer.model.state_dict()[name])
+    assert not torch.equal(last["model"][name], last["trained_weights"][name])
+    resumed = Trainer(load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "optim.ema_decay=0.9",
+                                                                   "optim.select=last", "optim.epochs=2"]),
+                      tmp_path, resume=True, progress=False)
+    resumed._restore()
+    torch.testing.assert_close(resumed.model.state_dict()[name], last["trained_weights"][name])
+    torch.testing.assert_close(resumed.ema.state_dict()[name], last["model"][name])
+    assert resumed.ema.updates == trainer.ema.updates > 0
+    with pytest.raises(UserError, match="optim.select"):
+        Trainer(load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "optim.select=first"]),
+                tmp_path / "x", progress=False)

@@ -70,6 +70,8 @@ class OptimConfig:
     bf16: str = "auto"  # "auto" (bf16 autocast where the CPU/GPU supports it), "on", "off"
     near_duplicate_threshold: float = 0.95  # text cosine above which two texts are the same positive
     val_every: int = 1
+    ema_decay: float = 0.0  # > 0: validate and ship an exponential moving average of the weights (e.g. 0.995)
+    select: str = "best"  # best.pt holds the epoch of the "best" validation score, or the "last" epoch
     threads: int = 0  # torch CPU threads, 0 = torch default
 
 

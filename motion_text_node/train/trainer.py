@@ -5,6 +5,7 @@ Read top to bottom: set-up (data, text embeddings, model), then epochs of steps,
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import math
@@ -31,6 +32,7 @@ from motion_text_node.paths import cache_dir
 from motion_text_node.skeleton.mirror import mirror_text
 from motion_text_node.train.checkpoint import build_model, embed_windows, read_checkpoint, save_checkpoint
 from motion_text_node.train.config import TrainConfig, cache_path, save_config
+from motion_text_node.train.ema import WeightAverage
 from motion_text_node.train.samples import WindowSampler, clip_windows
 
 
@@ -190,6 +192,10 @@ class Trainer:
         self.task = config.optim.task
         if self.task not in ("contrastive", "classifier"):
             raise UserError(f"optim.task must be contrastive or classifier, got {self.task!r}")
+        if config.optim.select not in ("best", "last"):
+            raise UserError(f"optim.select must be best or last, got {config.optim.select!r}")
+        if not 0.0 <= config.optim.ema_decay < 1.0:
+            raise UserError(f"optim.ema_decay must be in [0, 1) (0: off), got {config.optim.ema_decay}")
         self.classes: list[str] = self._use_class_labels(config) if self.task == "classifier" else []
         self.sampler = WindowSampler(self.train_clips, config.norm, self._augment(config), seed=seed)
         self.model = build_model(config, len(self.classes)).to(self.device)
@@ -198,6 +204,7 @@ class Trainer:
         if self.task == "contrastive":
             self._prepare_text_side(config)
         self._prepare_optimizer(config)
+        self.ema = WeightAverage(self.model, config.optim.ema_decay) if config.optim.ema_decay > 0 else None
         self.epoch, self.step, self.best = 0, 0, -float("inf")
         self.history: list[dict] = []
 
@@ -321,8 +328,15 @@ class Trainer:
         if self.config.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.optim.grad_clip)
         self.opt.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         self.step += 1
         return float(loss.detach())
+
+    def shipped_weights(self):
+        """Context in which ``self.model`` carries the weights that are validated and saved: the moving average
+        with ``optim.ema_decay``, else the trained weights themselves."""
+        return self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext()
 
     # --- validation ------------------------------------------------------------------------------------------
     def validate(self) -> dict:
@@ -354,10 +368,20 @@ class Trainer:
 
     # --- the run -------------------------------------------------------------------------------------------
     def _state(self) -> dict:
-        return {"optimizer": self.opt.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
-                "history": self.history, "classes": self.classes, "task": self.task,
-                "data_provenance": self.provenance, "text_backbone": self._text_backbone_state(),
-                "hardware": hardware_description(self.device, self.dist.world)}
+        state = {"optimizer": self.opt.state_dict(), "epoch": self.epoch, "step": self.step, "best": self.best,
+                 "history": self.history, "classes": self.classes, "task": self.task,
+                 "data_provenance": self.provenance, "text_backbone": self._text_backbone_state(),
+                 "hardware": hardware_description(self.device, self.dist.world)}
+        if self.ema is not None:  # "model" holds the average; resuming needs the trained weights too
+            # cloned: applying the average writes into the model's own tensors
+            state.update(trained_weights={k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                         ema_updates=self.ema.updates)
+        return state
+
+    def _save(self, name: str) -> None:
+        state = self._state()
+        with self.shipped_weights():
+            save_checkpoint(self.out / name, self.model, self.config, **state)
 
     def _text_backbone_state(self) -> dict:
         """The fine-tuned text layers (``model.text_trainable_layers`` > 0), {} for a frozen text encoder."""
@@ -368,7 +392,11 @@ class Trainer:
 
     def _restore(self) -> None:
         ckpt = read_checkpoint(self.out / "last.pt")
-        self.model.load_state_dict(ckpt["model"])
+        if self.ema is not None and "trained_weights" in ckpt:
+            self.model.load_state_dict(ckpt["trained_weights"])
+            self.ema.load(ckpt["model"], int(ckpt.get("ema_updates", 0)))
+        else:
+            self.model.load_state_dict(ckpt["model"])
         if ckpt.get("text_backbone") and not self.frozen_text:
             self.text_encoder.backbone.load_state_dict(ckpt["text_backbone"], strict=False)
         self.opt.load_state_dict(ckpt["optimizer"])
@@ -398,14 +426,18 @@ class Trainer:
                    "seconds": time.time() - t0}
             if self.dist.main and (self.epoch % self.config.optim.val_every == 0
                                    or self.epoch == self.config.optim.epochs):
-                row.update(self.validate())
+                with self.shipped_weights():
+                    row.update(self.validate())
             if self.dist.main:
                 self.history.append(row)
                 score = self.score({k: v for k, v in row.items() if k.startswith("val_")}, row["train_loss"])
                 if score > self.best:
                     self.best = score
-                    save_checkpoint(self.out / "best.pt", self.model, self.config, **self._state())
-                save_checkpoint(self.out / "last.pt", self.model, self.config, **self._state())
+                    if self.config.optim.select == "best":
+                        self._save("best.pt")
+                if self.config.optim.select == "last":
+                    self._save("best.pt")
+                self._save("last.pt")
                 self._write_log()
                 print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
                       flush=True)
