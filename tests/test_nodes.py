@@ -13,6 +13,7 @@ from motion_text_interfaces.srv import DescribeMotion, RetrieveMotion
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from ros_helpers import call_service, service_client, spin_until
+from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from motion_text_node.data.cache import DatasetCache
@@ -50,6 +51,8 @@ def test_streamed_clips_are_recognized_per_track(shipped_model, cmu_cache, ros_n
     start_process(recognition_node(shipped_model, "top_k:=5", "min_score:=-1.0"), ready_line="ready")
     # Two people at once: a held-out climber (subject 14) and a salsa dancer.
     start_process(publisher(fixture_script, cmu_cache, "14_33:climber", "60_02:dancer", extra=["--loop"]))
+    texts = []
+    node.create_subscription(String, "action_text", texts.append, 200)
 
     def enough(msgs):
         # Four seconds of each stream: past the first, partly filled windows.
@@ -63,6 +66,7 @@ def test_streamed_clips_are_recognized_per_track(shipped_model, cmu_cache, ros_n
         assert hits >= 3, (track, [list(m.top_labels) for m in mine])
         assert all(m.window_end.sec >= m.window_start.sec for m in mine)
         assert len(mine[-1].top_labels) == 5 == len(mine[-1].top_scores)
+        assert any(t.data == f"{track}: {m.label or '-'} ({m.score:.2f})" for t in texts for m in mine)
 
 
 def test_a_crowd_in_skeleton_arrays_is_recognized_in_rounds(shipped_model, cmu_cache, ros_node,
@@ -73,13 +77,14 @@ def test_a_crowd_in_skeleton_arrays_is_recognized_in_rounds(shipped_model, cmu_c
     node, executor = ros_node
     start_process(recognition_node(shipped_model, "input_type:=skeleton_array", "input_topic:=people",
                                    "output_mode:=both", "max_batch:=2", "min_score:=-1.0",
-                                   "diagnostics_period_s:=0.3"), ready_line="ready")
+                                   "diagnostics_period_s:=0.3", "action_text:=false"), ready_line="ready")
     cache = DatasetCache(cmu_cache)
     people = {"climber": cache.clip("14_33").motion, "dancer": cache.clip("60_02").motion,
               "walker": cache.clip("12_01").motion}
     pub = node.create_publisher(SkeletonArray, "people", 50)
-    labels, arrays, diags = [], [], []
+    labels, arrays, diags, texts = [], [], [], []
     node.create_subscription(ActionLabel, "actions", labels.append, 200)
+    node.create_subscription(String, "action_text", texts.append, 200)
     node.create_subscription(ActionLabelArray, "action_array", arrays.append, 50)
     node.create_subscription(DiagnosticArray, "diagnostics", diags.append, 10)
     sent = [0]
@@ -111,6 +116,7 @@ def test_a_crowd_in_skeleton_arrays_is_recognized_in_rounds(shipped_model, cmu_c
         assert sum(expected in list(m.top_labels) for m in mine) >= 3, (track, [m.top_labels for m in mine])
         assert all(m.header.frame_id == "camera" and m.window_end.sec >= 1000 for m in mine)
     assert {m.track_id for m in labels} == set(people)  # the broken entries never became tracks
+    assert texts == []  # action_text:=false
     assert all(1 <= len(a.labels) <= 2 for a in arrays)  # rounds of at most max_batch
     in_arrays = sum(len(a.labels) for a in arrays)
     assert abs(in_arrays - len(labels)) <= 2 * 3  # the same labels both ways (up to the ones still in flight)

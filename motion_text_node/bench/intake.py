@@ -81,8 +81,9 @@ def stage_table(model_dir, counts=(1, 30, 240), seconds: float = 5.0, threads: i
     """Where the node's CPU goes per 30 Hz frame, stage by stage, without DDS: crowds of ``counts`` people in one
     SkeletonArray per frame (staggered schedules, as the node runs by default), each stage's mean ms per frame
     and its share of the 33 ms a frame lasts."""
-    from motion_text_node.ros.action_recognition_node import ActionRecognitionNode
-    from motion_text_node.ros.conversions import skeleton_array_to_frames
+    from motion_text_interfaces.msg import ActionLabel
+
+    from motion_text_node.ros.conversions import fill_label_msg, skeleton_array_to_frames
     from motion_text_node.ros.skeleton_wire import decode_skeleton_array
     from motion_text_node.runtime.engine import MotionTextRuntime
     from motion_text_node.runtime.stream import ROUND_STAGES, StreamConfig, StreamRecognizer
@@ -106,7 +107,7 @@ def stage_table(model_dir, counts=(1, 30, 240), seconds: float = 5.0, threads: i
             while rec.due_count():
                 results = rec.run_due()
                 t2 = time.perf_counter()
-                [ActionRecognitionNode._label_msg(r, None) for r in results]
+                [fill_label_msg(ActionLabel(), r) for r in results]
                 spent["label messages"] += time.perf_counter() - t2
                 labels[n] += len(results)
             for k in ROUND_STAGES:  # the recognizer's own instrumentation, in ms per round

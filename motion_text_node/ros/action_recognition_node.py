@@ -3,7 +3,8 @@
 Subscribes to ``skeleton`` (motion_text_interfaces/Skeleton; or SkeletonArray, every person of a camera frame in
 one message; or geometry_msgs/PoseArray, or the Azure Kinect body tracker's visualization_msgs/MarkerArray, by the
 ``input_type`` parameter), publishes ``actions`` (ActionLabel per track) and/or ``action_array``
-(ActionLabelArray per inference round) by ``output_mode``, ``action_text`` (std_msgs/String) and ``diagnostics``.
+(ActionLabelArray per inference round) by ``output_mode``, ``action_text`` (std_msgs/String, unless the
+``action_text`` parameter turns it off) and ``diagnostics``.
 The windows due at once (all people of a frame) go through the motion encoder as one batch of at most
 ``max_batch``. All logic lives in
 ``runtime.stream.StreamRecognizer``; this node converts messages and schedules inference. Its parameters and their
@@ -40,9 +41,9 @@ from motion_text_node.ros.common import (
     run,
 )
 from motion_text_node.ros.conversions import (
+    fill_label_msg,
     kinect_markers_to_frames,
     pose_array_to_frame,
-    sec_to_stamp_fields,
     skeleton_array_to_frames,
     skeleton_msg_to_frame,
 )
@@ -370,7 +371,7 @@ class ActionRecognitionNode(ManagedNode):
         """One round's labels, as ``output_mode`` says: per track on actions, as one array on action_array."""
         mode = self.param("output_mode")
         stamp = self.get_clock().now().to_msg()
-        msgs = [self._label_msg(r, stamp) for r in results]
+        msgs = [fill_label_msg(ActionLabel(), r, stamp) for r in results]
         if mode in ("labels", "both"):
             for msg in msgs:
                 self.actions_pub.publish(msg)
@@ -378,20 +379,10 @@ class ActionRecognitionNode(ManagedNode):
             arr = ActionLabelArray(labels=msgs)
             arr.header.stamp, arr.header.frame_id = stamp, msgs[0].header.frame_id
             self.array_pub.publish(arr)
-        for r in results:
-            self.text_pub.publish(String(data=f"{r.track_id}: {r.label or '-'} ({r.score:.2f})"))
+        if self.param("action_text"):
+            for r in results:
+                self.text_pub.publish(String(data=f"{r.track_id}: {r.label or '-'} ({r.score:.2f})"))
         self.published += len(results)
-
-    @staticmethod
-    def _label_msg(r, stamp) -> ActionLabel:
-        msg = ActionLabel()
-        msg.header.stamp = stamp
-        msg.header.frame_id = r.frame_id
-        msg.track_id, msg.label, msg.score = r.track_id, r.label, r.score
-        msg.top_labels, msg.top_scores = r.top_labels, r.top_scores
-        msg.window_start.sec, msg.window_start.nanosec = sec_to_stamp_fields(r.window_start)
-        msg.window_end.sec, msg.window_end.nanosec = sec_to_stamp_fields(r.window_end)
-        return msg
 
     def diagnostic_values(self) -> dict[str, object]:
         """The diagnostics key/values: bounded whatever the input (fixed rejection categories, one track's rate

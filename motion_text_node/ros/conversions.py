@@ -124,3 +124,16 @@ def fill_skeleton_msg(msg, point_type, stamp: float, track_id: str, positions: n
     msg.confidences = [] if confidences is None else [float(c) for c in confidences]
     msg.up_axis = up_axis
     return msg
+
+
+def fill_label_msg(msg, result, stamp=None):
+    """Fill an ActionLabel message (rclpy or rosbags class) from a recognition result (``runtime.stream``);
+    ``stamp`` (a builtin_interfaces/Time, or None to leave it) is the header stamp."""
+    if stamp is not None:
+        msg.header.stamp = stamp
+    msg.header.frame_id = result.frame_id
+    msg.track_id, msg.label, msg.score = result.track_id, result.label, result.score
+    msg.top_labels, msg.top_scores = result.top_labels, result.top_scores
+    msg.window_start.sec, msg.window_start.nanosec = sec_to_stamp_fields(result.window_start)
+    msg.window_end.sec, msg.window_end.nanosec = sec_to_stamp_fields(result.window_end)
+    return msg

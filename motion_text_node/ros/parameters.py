@@ -155,6 +155,8 @@ RECOGNITION: dict[str, Param] = {
                            "would otherwise all fall due at once: a burst every stride)"),
     "output_mode": Param("labels", "labels: one ActionLabel per track on actions; array: one ActionLabelArray "
                                    "per inference round on action_array; both", one_of(*OUTPUT_MODES)),
+    "action_text": Param(True, "also publish each label as readable text on action_text (std_msgs/String; off: "
+                               "one publish less per label, for crowds)"),
     "qos_reliability": Param("best_effort", "input QoS: best_effort (sensor data) or reliable",
                              one_of(*QOS_RELIABILITIES), IO),
     "qos_depth": Param(50, "input QoS depth", between(1, 10000), IO),
