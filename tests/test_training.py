@@ -291,3 +291,21 @@ def test_averaged_weights_are_shipped_and_resume_continues_both(cmu_cache, tmp_p
     with pytest.raises(UserError, match="optim.select"):
         Trainer(load_config(REPO / "configs" / "tiny.yaml", [f"data.cache={cmu_cache}", "optim.select=first"]),
                 tmp_path / "x", progress=False)
+
+
+def test_texts_naming_other_sides_are_never_one_positive_however_close_minilm_puts_them() -> None:
+    from motion_text_node.model.text_encoder import TextEncoder
+    from motion_text_node.train.trainer import near_duplicates, side_signatures
+
+    texts = ["wave the left hand", "wave the right hand", "wave the left hand", "a person walks forward, then "
+             "turns left", "a person walks forward, then turns right", "a person walks forward"]
+    vec = torch.nn.functional.normalize(torch.from_numpy(TextEncoder().encode(texts)).float(), dim=-1)
+    cos = vec @ vec.t()
+    assert cos[0, 1] >= 0.95 and cos[3, 4] >= 0.95  # MiniLM: nearly the same sentence
+    blind = near_duplicates(vec, vec, side_signatures(texts, aware=False), side_signatures(texts, aware=False), 0.95)
+    assert blind[0, 1] and blind[3, 4]  # cosine alone: one positive, side-blind
+    sides = side_signatures(texts)
+    dup = near_duplicates(vec, vec, sides, sides, 0.95)
+    assert not dup[0, 1] and not dup[1, 0] and not dup[3, 4]
+    assert dup[0, 2] and dup[0, 0] and dup[5, 5]  # the same text, and the same side, still are
+    assert not dup[3, 5]  # "then turns left" is not "walks forward" (one names a side, the other none)

@@ -42,6 +42,12 @@ def mirror_text(text: str) -> str:
     return _PATTERN.sub(lambda m: _match_case(_SWAP[m.group(0).lower()], m.group(0)), text)
 
 
+def side_words(text: str) -> tuple[str, ...]:
+    """The side words of ``text`` in order, lower case ("wave the Left hand, then turn right" -> ("left",
+    "right")): two texts that differ here name different sides however close their wording."""
+    return tuple(m.group(0).lower() for m in _PATTERN.finditer(text))
+
+
 def has_side_words(text: str) -> bool:
     """True when mirroring changes the text (it names a side or a turning direction)."""
     return _PATTERN.search(text) is not None

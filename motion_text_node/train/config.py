@@ -69,6 +69,7 @@ class OptimConfig:
     grad_clip: float = 1.0
     bf16: str = "auto"  # "auto" (bf16 autocast where the CPU/GPU supports it), "on", "off"
     near_duplicate_threshold: float = 0.95  # text cosine above which two texts are the same positive
+    side_aware_positives: bool = True  # near-duplicates must name the same sides (false: cosine alone, before 12-03)
     val_every: int = 1
     ema_decay: float = 0.0  # > 0: validate and ship an exponential moving average of the weights (e.g. 0.995)
     select: str = "best"  # best.pt holds the epoch of the "best" validation score, or the "last" epoch

@@ -12,6 +12,7 @@ import math
 import os
 import random
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from motion_text_node.metrics import retrieval_protocols
 from motion_text_node.model.losses import contrastive_loss
 from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
 from motion_text_node.paths import cache_dir
-from motion_text_node.skeleton.mirror import mirror_text
+from motion_text_node.skeleton.mirror import mirror_text, side_words
 from motion_text_node.train.checkpoint import build_model, embed_windows, read_checkpoint, save_checkpoint
 from motion_text_node.train.config import TrainConfig, cache_path, save_config
 from motion_text_node.train.ema import WeightAverage
@@ -149,6 +150,22 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, dim=0)
 
 
+def side_signatures(texts: list[str], device: torch.device | str = "cpu", aware: bool = True) -> torch.Tensor:
+    """(N,) int64: one number per text for the side words it names, in order (0 for none), so that signatures
+    can be compared across ranks; all 0 when not ``aware`` (texts compared by cosine alone)."""
+    return torch.tensor([zlib.crc32(" ".join(side_words(t)).encode()) if aware and side_words(t) else 0
+                         for t in texts], dtype=torch.int64, device=device)
+
+
+def near_duplicates(a: torch.Tensor, b: torch.Tensor, sides_a: torch.Tensor, sides_b: torch.Tensor,
+                    threshold: float) -> torch.Tensor:
+    """(N, M) bool: texts that say the same thing, by the cosine of their unit-norm sentence vectors ``a``, ``b``
+    (at least ``threshold``), unless they name different sides. MiniLM puts "wave the left hand" and "wave the
+    right hand" at cosine 0.97: by cosine alone they would count as one positive, and the loss would teach the
+    motion encoder to ignore which side moves."""
+    return (a @ b.t() >= threshold) & (sides_a[:, None] == sides_b[None, :])
+
+
 def parameter_groups(model: torch.nn.Module, weight_decay: float, extra: list | None = None) -> list[dict]:
     """AdamW groups: weight decay on weight matrices only; biases, norms and the temperature undecayed."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -246,6 +263,7 @@ class Trainer:
             print(f"embedding {len(set(texts))} texts with the frozen text encoder (cached)", flush=True)
         self.text_cache.get(texts, self.text_encoder)
         self.vocab_vecs = self.text_cache.get(self.vocab, self.text_encoder) if self.vocab else None
+        self.vocab_sides = side_signatures(self.vocab, aware=config.optim.side_aware_positives)
         if self.frozen_text:
             self.text_encoder = None  # the cache is all we need
         else:
@@ -277,17 +295,19 @@ class Trainer:
             target = torch.tensor([self.classes.index(t) for t in texts], device=self.device)
             return F.cross_entropy(self.ddp_model(x, mask), target)
         sent = self._text_vectors(texts)  # (B, text_dim)
+        threshold = self.config.optim.near_duplicate_threshold
         with torch.no_grad():
             raw = F.normalize(sent.float(), dim=-1)
+            sides = side_signatures(texts, self.device, self.config.optim.side_aware_positives)
             same = torch.tensor([[a == b for b in texts] for a in texts], device=self.device)
-            positives = same | (raw @ raw.t() >= self.config.optim.near_duplicate_threshold)
+            positives = same | near_duplicates(raw, raw, sides, sides, threshold)
         extra = None
         if self.vocab_vecs is not None and self.config.augment.extra_text_count > 0:
             idx = np.random.choice(len(self.vocab_vecs), min(self.config.augment.extra_text_count,
                                                              len(self.vocab_vecs)), replace=False)
             ev = torch.from_numpy(self.vocab_vecs[idx]).to(self.device)
             # A vocabulary text that (nearly) says what a batch text says is no negative.
-            keep = (ev @ raw.t()).max(dim=1).values < self.config.optim.near_duplicate_threshold
+            keep = ~near_duplicates(ev, raw, self.vocab_sides[idx].to(self.device), sides, threshold).any(dim=1)
             extra = ev[keep]
         hard, hard_valid = self._side_swapped(texts, sent) if self.config.augment.side_negatives else (None, None)
         # Through the DDP wrapper, so gradients are averaged across ranks; the loss sees the global batch.
@@ -298,8 +318,8 @@ class Trainer:
             motion, t = gather_with_grad(motion), gather_with_grad(t)
             if hard is not None:
                 hard, hard_valid = gather_with_grad(hard), gather_with_grad(hard_valid.float()).bool()
-            everyone = gather_with_grad(raw)
-            positives = everyone @ everyone.t() >= self.config.optim.near_duplicate_threshold
+            everyone, all_sides = gather_with_grad(raw), gather_with_grad(sides)
+            positives = near_duplicates(everyone, everyone, all_sides, all_sides, threshold)
             local = torch.arange(len(raw), device=self.device) + self.dist.rank * len(raw)
             positives[local[:, None], local[None, :]] |= same  # exact repeats (bf16 rounding aside)
         return contrastive_loss(motion, t, logit_scale, positives, e, hard, hard_valid)
