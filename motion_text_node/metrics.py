@@ -234,7 +234,7 @@ def normalize_text(text: str) -> str:
 
 
 def near_duplicate_matrix(texts: Sequence[str], text_emb: np.ndarray | None = None,
-                          threshold: float = 0.95) -> np.ndarray:
+                          threshold: float = 0.95, sides: Sequence[Hashable] | None = None) -> np.ndarray:
     """Which texts are interchangeable descriptions, for the near-duplicate-aware retrieval protocol.
 
     Args:
@@ -242,10 +242,14 @@ def near_duplicate_matrix(texts: Sequence[str], text_emb: np.ndarray | None = No
         text_emb: optional (N, D) sentence embeddings (TMR uses an independent sentence encoder, not the model
             under test); they are re-normalized here, so any scale works.
         threshold: pairs with cosine similarity >= threshold are near duplicates.
+        sides: optional N keys (e.g. the side words each text names, ``skeleton.mirror.side_words``): pairs with
+            different keys are never near duplicates by cosine (sentence encoders put "wave the left hand" and
+            "wave the right hand" at cosine 0.97).
 
     Returns:
         (N, N) symmetric boolean matrix, True on the diagonal, for identical normalized texts
-        (:func:`normalize_text`) and, with ``text_emb``, for pairs at cosine >= ``threshold``.
+        (:func:`normalize_text`) and, with ``text_emb``, for pairs at cosine >= ``threshold`` (with the same
+        ``sides``).
     """
     if isinstance(texts, str):
         raise ValueError("texts must be a sequence of strings, not a single string")
@@ -262,14 +266,21 @@ def near_duplicate_matrix(texts: Sequence[str], text_emb: np.ndarray | None = No
             raise ValueError(f"text_emb has {e.shape[0]} rows for {n} texts")
         norms = np.linalg.norm(e, axis=1, keepdims=True)
         e = e / np.where(norms > 0, norms, 1.0)
-        dup |= (e @ e.T) >= threshold
+        close = (e @ e.T) >= threshold
+        if sides is not None:
+            if len(sides) != n:
+                raise ValueError(f"{len(sides)} sides for {n} texts")
+            keys = _codes(list(sides))
+            close &= keys[:, None] == keys[None, :]
+        dup |= close
     np.fill_diagonal(dup, True)
     return dup
 
 
 def retrieval_protocols(motion_emb: np.ndarray, text_emb: np.ndarray, texts: Sequence[str], batch_size: int = 32,
                         seed: int = 0, text_emb_for_dups: np.ndarray | None = None, threshold: float = 0.95,
-                        ks: Sequence[int] = DEFAULT_KS) -> dict[str, dict[str, float]]:
+                        ks: Sequence[int] = DEFAULT_KS,
+                        sides: Sequence[Hashable] | None = None) -> dict[str, dict[str, float]]:
     """TMR's named evaluation protocols on one test set.
 
     Args:
@@ -282,6 +293,7 @@ def retrieval_protocols(motion_emb: np.ndarray, text_emb: np.ndarray, texts: Seq
             (cosine >= ``threshold``); without them only identical normalized texts are duplicates.
         threshold: near-duplicate cosine threshold.
         ks: the R@k cut-offs.
+        sides: optional N keys; texts with different keys are never near duplicates (:func:`near_duplicate_matrix`).
 
     Returns:
         ``{"all": ..., "all_strict": ..., f"batch{batch_size}": ...}``, each a :func:`retrieval_metrics` dict:
@@ -304,7 +316,7 @@ def retrieval_protocols(motion_emb: np.ndarray, text_emb: np.ndarray, texts: Seq
     batch_size = int(batch_size)
     ks = _check_ks(ks)
 
-    dups = near_duplicate_matrix(texts, text_emb_for_dups, threshold)
+    dups = near_duplicate_matrix(texts, text_emb_for_dups, threshold, sides)
     out: dict[str, dict[str, float]] = {
         "all": retrieval_metrics(m, t, positive=dups, ks=ks),
         "all_strict": retrieval_metrics(m, t, ks=ks),

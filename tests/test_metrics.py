@@ -117,6 +117,14 @@ def test_normalize_text_and_near_duplicate_matrix():
     d2 = near_duplicate_matrix(texts, emb, threshold=0.95)
     assert d2[2, 3] and d2[3, 2] and not d2[0, 2]
     assert not near_duplicate_matrix(texts, emb, threshold=0.999)[2, 3]
+    # Close by cosine but naming other sides: no near duplicates; identical texts still are.
+    sided = ["wave the left hand", "wave the right hand", "wave the left hand", "wave"]
+    close = _unit(np.array([[1.0, 0.0], [1.0, 0.05], [1.0, 0.0], [1.0, 0.02]]))
+    assert near_duplicate_matrix(sided, close)[0, 1]
+    d3 = near_duplicate_matrix(sided, close, sides=[("left",), ("right",), ("left",), ()])
+    assert not d3[0, 1] and not d3[1, 0] and d3[0, 2] and not d3[0, 3] and np.all(np.diag(d3))
+    with pytest.raises(ValueError, match="sides"):
+        near_duplicate_matrix(sided, close, sides=[()])
 
 
 def test_protocols_all_strict_batch():

@@ -23,7 +23,7 @@ from motion_text_node.metrics import (
     recognition_metrics,
     retrieval_protocols,
 )
-from motion_text_node.skeleton.mirror import has_side_words, mirror_text
+from motion_text_node.skeleton.mirror import has_side_words, mirror_text, side_words
 from motion_text_node.train.checkpoint import LoadedModel, embed_windows, load_contrastive, load_model
 from motion_text_node.train.config import TrainConfig
 from motion_text_node.train.samples import clip_windows
@@ -36,8 +36,10 @@ def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) 
     m, t = lm.clips(test), lm.texts(texts)
     dups = lm.text_encoder.encode(texts)
     thr = lm.config.optim.near_duplicate_threshold
-    out = {"num_clips": len(test), **retrieval_protocols(m, t, texts, text_emb_for_dups=dups, threshold=thr)}
-    positive = near_duplicate_matrix(texts, dups, thr)
+    sides = [side_words(x) for x in texts]  # "the left hand" is no near duplicate of "the right hand"
+    out = {"num_clips": len(test), **retrieval_protocols(m, t, texts, text_emb_for_dups=dups, threshold=thr,
+                                                         sides=sides)}
+    positive = near_duplicate_matrix(texts, dups, thr, sides)
     t2m_hits = query_ranks(t @ m.T, positive) < 1.5  # per text query: is a correct motion ranked first?
     m2t_hits = query_ranks(m @ t.T, positive.T) < 1.5
     out["ci95"] = {"t2m_R@1": bootstrap_ci(t2m_hits), "m2t_R@1": bootstrap_ci(m2t_hits)}
@@ -45,7 +47,7 @@ def retrieval_section(lm: LoadedModel, test: list[Clip], train_texts: set[str]) 
     out["unseen_texts"] = {"num_clips": len(unseen)}
     if len(unseen) >= 2:
         sub = retrieval_protocols(m[unseen], t[unseen], [texts[i] for i in unseen], text_emb_for_dups=dups[unseen],
-                                  threshold=thr)
+                                  threshold=thr, sides=[sides[i] for i in unseen])
         out["unseen_texts"].update(sub["all"])
     return out
 

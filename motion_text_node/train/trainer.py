@@ -376,8 +376,9 @@ class Trainer:
         with torch.no_grad():  # fine-tuned text layers: embed with them, not with the frozen cache
             sent = torch.cat([self._text_vectors(texts[i:i + 256]) for i in range(0, len(texts), 256)]).float()
             temb = self.model.encode_text(sent).float().cpu().numpy()
+        sides = [side_words(t) for t in texts] if self.config.optim.side_aware_positives else None
         res = retrieval_protocols(emb, temb, texts, text_emb_for_dups=sent.cpu().numpy(),
-                                  threshold=self.config.optim.near_duplicate_threshold)["all"]
+                                  threshold=self.config.optim.near_duplicate_threshold, sides=sides)["all"]
         keys = ("t2m_R@1", "t2m_R@5", "m2t_R@1", "m2t_R@5")
         return {f"val_{k}": float(res[k]) for k in keys}
 
