@@ -141,12 +141,17 @@ def _data_lines(summary: dict, meta: dict) -> list[str]:
 
 def _training_lines(config: dict, run_dir: Path) -> list[str]:
     """The training command and settings, the hardware, and the training curves."""
+    optim = config["optim"]
+    ema = optim.get("ema_decay", 0.0)
+    last = optim.get("select", "best") == "last"
+    weights = (f"a moving average of the weights (decay {ema})" if ema else "the trained weights") + (
+        " of the last epoch" if last else " of the epoch with the best validation score")
     return [
         "## Training",
         "",
         f"`motion-text train --config configs/merged.yaml --out {run_dir.name}` (resolved config below), "
-        f"{config['optim']['epochs']} epochs of {config['optim']['samples_per_epoch']} windows, batch "
-        f"{config['optim']['batch_size']}, AdamW lr {config['optim']['lr']}. {_hardware_line(run_dir)} "
+        f"{optim['epochs']} epochs of {optim['samples_per_epoch']} windows, batch "
+        f"{optim['batch_size']}, AdamW lr {optim['lr']}; shipped: {weights}. {_hardware_line(run_dir)} "
         "Reproduce everything on this card with `scripts/train_shipped_model.sh`.",
         "",
         "![training curves](card/training_curves.png)",
