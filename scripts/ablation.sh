@@ -15,7 +15,8 @@ LOBO="data.exclude_sources=[bandai]"
 # Overrides of configs/merged.yaml (the shipped recipe). v1 is the first merged recipe (trainable MLP projection,
 # no sensor augmentation, no hard negatives); each other variant adds one ingredient to v1 or removes one from it;
 # the recipe is v1 + the locked text side + sensor augmentation. Every variant takes the recipe's 3-s windows (2 s
-# against 3 s: benchmarks/model_size_window_2026-12-03.md).
+# against 3 s: benchmarks/model_size_window_2026-12-03.md) and its weight average of the last epoch
+# (benchmarks/positives_ema_2026-12-03.md).
 V1="model.text_projection=mlp model.embed_dim=256 augment.sensor=0.0 augment.side_negatives=false"
 declare -A VARIANTS=(
   [recipe]=""
@@ -28,7 +29,7 @@ declare -A VARIANTS=(
   [combined]="augment.side_negatives=true"
 )
 declare -A LABELS=(
-  [recipe]="shipped recipe: v1 + locked text side + sensor augmentation + 3-s windows"
+  [recipe]="shipped recipe: v1 + locked text side + sensor augmentation + 3-s windows + weight average, last epoch"
   [base]="v1: trainable MLP projection, kinematic captions, sources balanced"
   [locked]="v1 + locked text side (LiT)"
   [residual]="v1 + residual projection (identity + learnt correction)"
