@@ -4,6 +4,7 @@ contrastive model (``load_contrastive``) that evaluation and export embed motion
 from __future__ import annotations
 
 import pickle
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,13 @@ def save_checkpoint(path: Path, model: torch.nn.Module, config: TrainConfig, **e
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "config": config.to_dict(), **extra}, tmp)
     tmp.replace(path)  # never leave a half-written checkpoint behind
+
+
+def copy_checkpoint(src: Path, dst: Path) -> None:
+    """Copy a checkpoint file, as atomically as ``save_checkpoint`` writes one."""
+    tmp = dst.with_suffix(".tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dst)
 
 
 def read_checkpoint(path: str | Path) -> dict:

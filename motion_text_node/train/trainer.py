@@ -31,7 +31,13 @@ from motion_text_node.model.losses import contrastive_loss
 from motion_text_node.model.text_encoder import TextEmbeddingCache, TextEncoder
 from motion_text_node.paths import cache_dir
 from motion_text_node.skeleton.mirror import mirror_text, side_words
-from motion_text_node.train.checkpoint import build_model, embed_windows, read_checkpoint, save_checkpoint
+from motion_text_node.train.checkpoint import (
+    build_model,
+    copy_checkpoint,
+    embed_windows,
+    read_checkpoint,
+    save_checkpoint,
+)
 from motion_text_node.train.config import TrainConfig, cache_path, save_config
 from motion_text_node.train.ema import WeightAverage
 from motion_text_node.train.samples import WindowSampler, clip_windows
@@ -153,8 +159,9 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
 def side_signatures(texts: list[str], device: torch.device | str = "cpu", aware: bool = True) -> torch.Tensor:
     """(N,) int64: one number per text for the side words it names, in order (0 for none), so that signatures
     can be compared across ranks; all 0 when not ``aware`` (texts compared by cosine alone)."""
-    return torch.tensor([zlib.crc32(" ".join(side_words(t)).encode()) if aware and side_words(t) else 0
-                         for t in texts], dtype=torch.int64, device=device)
+    named = [side_words(t) if aware else () for t in texts]
+    return torch.tensor([zlib.crc32(" ".join(w).encode()) if w else 0 for w in named], dtype=torch.int64,
+                        device=device)
 
 
 def near_duplicates(a: torch.Tensor, b: torch.Tensor, sides_a: torch.Tensor, sides_b: torch.Tensor,
@@ -452,13 +459,11 @@ class Trainer:
             if self.dist.main:
                 self.history.append(row)
                 score = self.score({k: v for k, v in row.items() if k.startswith("val_")}, row["train_loss"])
-                if score > self.best:
-                    self.best = score
-                    if self.config.optim.select == "best":
-                        self._save("best.pt")
-                if self.config.optim.select == "last":
-                    self._save("best.pt")
+                improved = score > self.best
+                self.best = max(self.best, score)
                 self._save("last.pt")
+                if improved or self.config.optim.select == "last":
+                    copy_checkpoint(self.out / "last.pt", self.out / "best.pt")  # the same state, written once
                 self._write_log()
                 print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
                       flush=True)
