@@ -12,6 +12,7 @@ from pathlib import Path
 from motion_text_node.errors import UserError
 from motion_text_node.paths import REPO_ROOT, models_dir
 from motion_text_node.ros.processes import node_command, start_node, stop_node
+from motion_text_node.ros.service_calls import call_with_resend
 
 SAMPLE_BAG = REPO_ROOT / "data" / "sample_bags" / "cmu_test_subjects"
 COMMANDS = ("climb a ladder", "sit down on a stool and stand up again", "walk forward")
@@ -36,9 +37,7 @@ def retrieval_answers(model_dir: Path, texts=COMMANDS, top_k: int = 3) -> list[t
         ex = SingleThreadedExecutor(context=ctx)
         ex.add_node(node)
         for text in texts:
-            fut = client.call_async(RetrieveMotion.Request(text=text, top_k=top_k, omit_positions=True))
-            ex.spin_until_future_complete(fut, timeout_sec=20)
-            res = fut.result()
+            res = call_with_resend(ex, client, RetrieveMotion.Request(text=text, top_k=top_k, omit_positions=True))
             out.append((text, [(m.id, m.description, m.score) for m in res.motions] if res and res.success
                         else [("-", res.message if res else "no answer", 0.0)]))
         node.destroy_node()

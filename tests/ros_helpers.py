@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from motion_text_node.ros.service_calls import call_with_resend
+
 
 def spin_until(executor, predicate, timeout: float = 10.0, action=None, period: float = 0.1) -> bool:
     """Spin ``executor`` until ``predicate()`` is true or ``timeout`` passes; ``action`` runs every ``period``."""
@@ -27,8 +29,11 @@ def service_client(node, srv_type, name: str, timeout: float = 20.0):
 
 
 def call_service(executor, client, request, timeout: float = 20.0):
-    """The response to ``request``, spinning ``executor`` until it comes (asserts it comes in ``timeout``)."""
-    future = client.call_async(request)
-    executor.spin_until_future_complete(future, timeout_sec=timeout)
-    assert future.done(), f"{client.srv_name} did not answer in {timeout} s"
-    return future.result()
+    """The response to ``request``, spinning ``executor`` until it comes (asserts it comes in ``timeout``).
+
+    Sent again while unanswered, as a user's client should (a response can be dropped while the server
+    still discovers the client; see ``motion_text_node.ros.service_calls``).
+    """
+    response = call_with_resend(executor, client, request, timeout=timeout)
+    assert response is not None, f"{client.srv_name} did not answer in {timeout} s"
+    return response

@@ -24,6 +24,7 @@ from ros_helpers import spin_until
 
 from motion_text_node.cli import main
 from motion_text_node.errors import UserError
+from motion_text_node.ros.service_calls import call_with_resend
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 from motion_text_node.skeleton.motion import Motion
 from motion_text_node.skeleton.resample import resample_motion, resample_times
@@ -202,14 +203,13 @@ def served(shipped_model):
 
 
 def ask(served, srv_type, name: str, request, timeout: float = 20.0):
-    """Send a request; (future, seconds until answered or until ``timeout``)."""
+    """Send a request; (response or None, seconds until answered or until ``timeout``)."""
     _, client, executor = served
     cli = client.create_client(srv_type, name)
     assert cli.wait_for_service(timeout_sec=20), f"{name} never appeared"
     t0 = time.monotonic()
-    future = cli.call_async(request)
-    executor.spin_until_future_complete(future, timeout_sec=timeout)
-    return future, time.monotonic() - t0
+    response = call_with_resend(executor, cli, request, timeout=timeout)
+    return response, time.monotonic() - t0
 
 
 def small_clip(fps: float = 30.0, frames: int = 60):
@@ -229,16 +229,15 @@ def test_a_bomb_describe_is_refused_quickly_and_the_node_keeps_answering(served)
     frames = [fill_skeleton_msg(Skeleton(), Point, 100.0 + 1e4 * k, "q", standing()[0]) for k in range(10)]
     for request in (DescribeMotion.Request(motion=small_clip(fps=1e-3, frames=10), top_k=2),
                     DescribeMotion.Request(frames=frames, top_k=2)):
-        future, seconds = ask(served, DescribeMotion, "describe_motion", request)
-        assert future.done(), "describe_motion did not answer a bomb within 20 s"
-        res = future.result()
+        res, seconds = ask(served, DescribeMotion, "describe_motion", request)
+        assert res is not None, "describe_motion did not answer a bomb within 20 s"
         assert not res.success and "MAX_MOTION_SECONDS" in res.message, res.message
         assert seconds < 10.0, seconds  # refused before resampling, not after 30-90 s of it
-    future, _ = ask(served, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text="walk", top_k=1))
-    assert future.done() and future.result().success, future.result()
-    future, _ = ask(served, DescribeMotion, "describe_motion", DescribeMotion.Request(
+    res, _ = ask(served, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text="walk", top_k=1))
+    assert res is not None and res.success, res
+    res, _ = ask(served, DescribeMotion, "describe_motion", DescribeMotion.Request(
         motion=small_clip(), top_k=1, candidate_texts=["stand still", "dance salsa"]))
-    assert future.done() and future.result().success and len(future.result().texts) == 1, future.result()
+    assert res is not None and res.success and len(res.texts) == 1, res
 
 
 def test_retrieve_answers_while_a_describe_runs(served) -> None:
@@ -261,10 +260,10 @@ def test_retrieve_answers_while_a_describe_runs(served) -> None:
         assert describing.wait_for_service(timeout_sec=20)
         slow_future = describing.call_async(DescribeMotion.Request(motion=small_clip(), top_k=1))
         assert spin_until(executor, started.is_set, timeout=20), "the describe request never started"
-        future, seconds = ask(served, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text="walk", top_k=1),
-                              timeout=15.0)
-        assert future.done(), "retrieve_motion waited for describe_motion"
-        assert future.result().success and not slow_future.done()
+        res, _ = ask(served, RetrieveMotion, "retrieve_motion", RetrieveMotion.Request(text="walk", top_k=1),
+                     timeout=15.0)
+        assert res is not None, "retrieve_motion waited for describe_motion"
+        assert res.success and not slow_future.done()
         release.set()
         executor.spin_until_future_complete(slow_future, timeout_sec=20)
         assert slow_future.done() and list(slow_future.result().texts) == ["slow"]
