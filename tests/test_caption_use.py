@@ -112,3 +112,46 @@ def test_caption_config_is_typed() -> None:
 
     with pytest.raises(UserError, match="kinematic_captions"):
         load_config(None, ["augment.kinematic_captions=nope"])
+
+
+def _fact(name: str, rule: str, side: str | None):
+    from motion_text_node.captions import Fact
+
+    return Fact(name, rule, name.replace("_", " "), side, 0.5)
+
+
+def test_near_misses_are_the_other_hand_count_and_the_look_alike_rule_never_a_shown_fact() -> None:
+    from motion_text_node.captions.near_miss import near_miss_names
+
+    assert near_miss_names([_fact("raise_hand_left", "raise_hand", "left")]) == ["raise_hand_both", "wave_left"]
+    assert near_miss_names([_fact("wave_both", "wave", "both")]) == ["raise_hand_both", "wave_left", "wave_right"]
+    assert near_miss_names([_fact("walk_forward", "walk", None)]) == ["run_forward"]
+    # Shown facts make their look-alikes partly true: raising the left hand while waving both is no "wave" miss.
+    both = near_miss_names([_fact("wave_both", "wave", "both"), _fact("raise_hand_left", "raise_hand", "left")])
+    assert "wave_both" not in both and "raise_hand_left" not in both
+    assert near_miss_names([_fact("wave_left", "wave", "left"), _fact("raise_hand_left", "raise_hand", "left")]) == [
+        "raise_hand_both", "wave_both"]
+    # Only facts a rule declares; turns have no near miss but their plain side swap (side_negatives' job).
+    assert near_miss_names([_fact("walk_sideways_left", "walk", "left")]) == ["run_sideways_left"]
+    assert near_miss_names([_fact("turn_left_90", "turn", "left")]) == []
+
+
+def test_training_windows_carry_near_misses_of_their_own_caption(merged_cache) -> None:
+    clips = [c for c in DatasetCache(merged_cache).clips("train", fps=15.0) if "raise-up-left-hand" in c.clip_id]
+    sets = ["augment.kinematic_captions=1.0", "augment.paraphrase=false", "augment.mirror=0.0",
+            "augment.near_miss_negatives=1.0", "normalization.fps=15.0", "normalization.window_frames=30"]
+    sampler = WindowSampler(clips, load_config(None, sets).norm, load_config(None, sets).augment, seed=0)
+    windows = [sampler.sample() for _ in range(60)]
+    hard = [w.hard_negative for w in windows if w.hard_negative]
+    assert len(hard) > 30
+    assert "raise the left hand" not in hard and {"wave the left hand", "raise both hands"} & set(hard)
+    assert not any("right" in h for h in hard)  # a near miss is never the side swap
+    assert set(hard) <= set(sampler.training_texts())  # cached for a frozen text side
+    mirrored = WindowSampler(clips, load_config(None, sets).norm, load_config(None, [
+        *sets, "augment.mirror=1.0"]).augment, seed=0)
+    swapped = [w.hard_negative for w in (mirrored.sample() for _ in range(60)) if w.hard_negative]
+    assert swapped and not any("left" in h for h in swapped)
+    assert {mirror_text(h) for h in hard} & set(swapped)
+    off = WindowSampler(clips, load_config(None, sets).norm, load_config(None, [
+        *sets, "augment.near_miss_negatives=0.0"]).augment, seed=0)
+    assert [w.text for w in (off.sample() for _ in range(60))] != [] and not off.caption_misses

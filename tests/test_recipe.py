@@ -135,3 +135,35 @@ def test_ablation_table_shows_the_kinect_like_view_where_a_report_has_it(tmp_pat
     assert f"cmu top-1, {ROBUST_VIEW}" in rows["recipe"][-1]
     assert rows["with sensor"][-1] == "79.5 |" and rows["without"][-1] == "38.2 |"
     assert rows["not measured"][-1] == "- |" and rows["not measured"][4] == "81.0"
+
+
+def test_hard_negatives_are_the_near_miss_where_given_else_the_side_swap(cmu_cache, tmp_path) -> None:
+    """With near misses on, each window's hard negative is its near miss (``captions.near_miss``) where the
+    sampler gave one, else with side negatives its side-swapped text; the frozen text side skips texts it has not
+    cached; a training step runs with them."""
+    from motion_text_node.skeleton.mirror import has_side_words, mirror_text
+    from motion_text_node.train.config import load_config
+    from motion_text_node.train.trainer import Trainer
+
+    sets = [f"data.cache={cmu_cache}", "model.embed_dim=384", "model.text_projection=locked",
+            "augment.paraphrase=false", "augment.kinematic_captions=1.0", "augment.near_miss_negatives=1.0",
+            "optim.epochs=1"]
+    trainer = Trainer(load_config(REPO / "configs" / "tiny.yaml", sets), tmp_path / "near", progress=False)
+    cached = sorted(trainer.text_cache.vectors)
+    plain = [t for t in cached if not has_side_words(t)][:4]
+    sided = next(t for t in cached if has_side_words(t) and mirror_text(t) in trainer.text_cache.vectors)
+    misses = trainer.sampler.batch_with_negatives(64)[3]
+    assert any(misses) and set(filter(None, misses)) <= set(cached)  # the sampler's near misses are cached
+    texts, misses = [plain[0], plain[1], plain[2], sided], [plain[3], "not a cached text", "", ""]
+    sent = trainer._text_vectors(texts)
+    vec, valid = trainer._hard_negatives(texts, misses, sent)
+    assert valid.tolist() == [True, False, False, False]
+    assert torch.allclose(vec[0], trainer._text_vectors([plain[3]])[0])
+    trainer.config.augment.side_negatives = True
+    vec, valid = trainer._hard_negatives(texts, misses, sent)
+    assert valid.tolist() == [True, False, False, True]
+    assert torch.allclose(vec[3], trainer._text_vectors([mirror_text(sided)])[0])
+    trainer.config.augment.side_negatives, trainer.config.augment.near_miss_negatives = False, 0.0
+    assert trainer._hard_negatives(texts, misses, sent) == (None, None)
+    trainer.config.augment.near_miss_negatives = 1.0
+    assert np.isfinite(trainer.train_step())

@@ -477,6 +477,15 @@ _WALK_TEXT = {
 }
 
 
+def _gait_text(verb: str) -> dict:
+    """``_WALK_TEXT`` with another verb ("run", "jog")."""
+    texts = {k: (p.replace("walk", verb), tuple(v.replace("walk", verb) for v in vs if v.startswith("walk"))
+                 or (p.replace("walk", verb),))
+             for k, (p, vs) in _WALK_TEXT.items()}
+    texts[None] = (verb, (verb, f"{verb} around"))
+    return texts
+
+
 @_evaluates("stand_still")
 def _stand_still(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
     loco = locomotion(b, w)
@@ -523,11 +532,7 @@ def _run(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
     jog = loco["speed"] < t["jog_max_speed_mps"]
     out = []
     for verb, mask in (("jog", jog), ("run", ~jog)):
-        texts = {k: (p.replace("walk", verb), tuple(v.replace("walk", verb) for v in vs if v.startswith("walk"))
-                     or (p.replace("walk", verb),))
-                 for k, (p, vs) in _WALK_TEXT.items()}
-        texts[None] = (verb, (verb, f"{verb} around"))
-        out += _gait("run", b, w, fire & mask, texts)
+        out += _gait("run", b, w, fire & mask, _gait_text(verb))
     return out
 
 
@@ -906,6 +911,17 @@ def _arm(b: Body, side: str) -> dict[str, np.ndarray]:
     return _cached(b.cache, f"arm_{side}", make)
 
 
+_RAISE_HAND_TEXT = _sided_texts("raise the {side} hand",
+                                ("raise their {side} hand above their head", "raise their {side} arm up",
+                                 "lift their {side} hand over their head", "put their {side} hand up"),
+                                "raise both hands", ("raise both hands above their head", "raise both arms up",
+                                                     "put both hands in the air"))
+_WAVE_TEXT = _sided_texts("wave the {side} hand",
+                          ("wave their {side} hand", "wave with their {side} hand",
+                           "wave hello with their {side} hand"),
+                          "wave both hands", ("wave both hands", "wave both arms in the air"))
+
+
 @_evaluates("raise_hand")
 def _raise_hand(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
     head = b.joint("head")[:, 2]
@@ -917,11 +933,7 @@ def _raise_hand(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
     masks = {"left": high["left"] & ~near["right"], "right": high["right"] & ~near["left"]}
     n = w.frames(t["min_s"])
     both_mask = (high["left"] & near["right"]) | (high["right"] & near["left"])
-    phrases, variants = _sided_texts("raise the {side} hand",
-                                     ("raise their {side} hand above their head", "raise their {side} arm up",
-                                      "lift their {side} hand over their head", "put their {side} hand up"),
-                                     "raise both hands", ("raise both hands above their head", "raise both arms up",
-                                                          "put both hands in the air"))
+    phrases, variants = _RAISE_HAND_TEXT
     return _sides("raise_hand", w.longest_run(masks["left"]) >= n, w.longest_run(masks["right"]) >= n,
                   w.longest_run(both_mask) >= n, phrases, variants,
                   {"left": masks["left"], "right": masks["right"], "both": both_mask})
@@ -969,10 +981,7 @@ def _wave(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
         frames[s] = gate
     both = (fires["left"] & moving["right"]) | (fires["right"] & moving["left"])
     frames["both"] = frames["left"] & frames["right"]
-    phrases, variants = _sided_texts("wave the {side} hand",
-                                     ("wave their {side} hand", "wave with their {side} hand",
-                                      "wave hello with their {side} hand"),
-                                     "wave both hands", ("wave both hands", "wave both arms in the air"))
+    phrases, variants = _WAVE_TEXT
     return _sides("wave", fires["left"], fires["right"], both, phrases, variants, frames)
 
 
@@ -1151,3 +1160,17 @@ def _step_up(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
             Hit("step_down", "step down", None, ("step down", "step down from something", "step off a ledge"),
                 standing & (-rise >= t["min_rise_m"]), -rise / 0.4, climbing)]
 
+
+
+def _fixed_phrases() -> dict[str, str]:
+    table = {}
+    for rule, texts in (("walk", _WALK_TEXT), ("run", _gait_text("run"))):
+        table.update({rule if key is None else f"{rule}_{key}": phrase for key, (phrase, _) in texts.items()})
+    for rule, (phrases, _) in (("raise_hand", _RAISE_HAND_TEXT), ("wave", _WAVE_TEXT)):
+        table.update({f"{rule}_{side}": phrase for side, phrase in phrases.items()})
+    return table
+
+
+#: Label-like phrases of the facts whose wording is fixed rather than measured (gaits, raised and waving hands),
+#: by fact id: what ``near_miss`` names a fact by that did not fire.
+FIXED_PHRASES: dict[str, str] = _fixed_phrases()

@@ -53,6 +53,8 @@ class AugmentConfig:
     caption_sentences: int = 2  # sentences written per captioned window
     sensor: float = 0.0  # probability of one random sensor effect (skeleton.sensor: 15 joints, jitter, tilt, ...)
     side_negatives: bool = False  # the side-swapped text of each window naming a side is a negative for it
+    near_miss_negatives: float = 0.0  # probability that a captioned window carries a near miss of its caption
+    # (captions.near_miss: "wave the left hand" beside "raise the left hand", "raise both hands") as a hard negative
 
 
 @dataclass

@@ -90,6 +90,7 @@ class Window:
     text: str
     clip_id: str
     start: int
+    hard_negative: str = ""  # a near-miss text that does not describe the window ("" when none)
 
 
 def paraphrase(text: str, rng: random.Random) -> str:
@@ -132,6 +133,7 @@ class WindowSampler:
         # the window sampling is the same with and without them.
         self.caption_times: list[np.ndarray] = []
         self.caption_texts: list[list[list[str]]] = []
+        self.caption_misses: list[list[list[str]]] = []  # near-miss phrases per captioned window
         if augment.kinematic_captions > 0:
             self._caption_clips(random.Random(seed + 1))
         groups: dict[str, list[int]] = {}
@@ -150,23 +152,36 @@ class WindowSampler:
 
     def _caption_clips(self, rng: random.Random) -> None:
         from motion_text_node.captions import caption_motion, caption_sentences
+        from motion_text_node.captions.near_miss import near_miss_phrases
 
         window_s = self.norm.window_frames / self.norm.fps
+        facts = []
         for c in self.clips:
             windows = caption_motion(c.motion, window_s=window_s, stride_s=self.aug.caption_stride_s)
             self.caption_times.append(np.array([w[0] for w in windows], dtype=np.float64))
             self.caption_texts.append([caption_sentences(w[2], rng, n=self.aug.caption_sentences) for w in windows])
+            facts.append([w[2] for w in windows])
+        if self.aug.near_miss_negatives > 0:
+            self.caption_misses = [[near_miss_phrases(window) for window in per_clip] for per_clip in facts]
+
+    def _nearest_caption(self, clip_index: int, t0: float) -> int | None:
+        if not self.caption_times or not len(self.caption_times[clip_index]):
+            return None
+        return int(np.abs(self.caption_times[clip_index] - t0).argmin())
 
     def caption_for(self, clip_index: int, t0: float) -> list[str]:
         """Caption sentences of the captioned window nearest to a window starting at ``t0`` s ([] when none)."""
-        if not self.caption_times or not len(self.caption_times[clip_index]):
-            return []
-        times = self.caption_times[clip_index]
-        return self.caption_texts[clip_index][int(np.abs(times - t0).argmin())]
+        k = self._nearest_caption(clip_index, t0)
+        return [] if k is None else self.caption_texts[clip_index][k]
+
+    def near_misses_for(self, clip_index: int, t0: float) -> list[str]:
+        """Near-miss phrases (``captions.near_miss``) of the captioned window nearest to ``t0`` s ([] when none)."""
+        k = self._nearest_caption(clip_index, t0)
+        return [] if k is None or not self.caption_misses else self.caption_misses[clip_index][k]
 
     def training_texts(self) -> list[str]:
         """Every text a training window can carry (for pre-computing frozen text embeddings)."""
-        bases = {t for per_clip in self.caption_texts for window in per_clip for t in window}
+        bases = {t for per_clip in (*self.caption_texts, *self.caption_misses) for window in per_clip for t in window}
         if self.aug.mirror > 0:
             bases |= {mirror_text(t) for t in bases}
         phrases = ("", *SIDE_PHRASES) if self.aug.side_phrases > 0 else ("",)
@@ -194,11 +209,15 @@ class WindowSampler:
             times = np.arange(len(pos)) / (m.fps * speed)
             pos, valid, _ = resample_times(pos, times, norm.fps, valid=valid)
         text = self._text_for(clip, start / m.fps, stop / m.fps)
-        captioned = False
+        captioned, hard = False, ""
         if aug.kinematic_captions > 0 and (not text or rng.random() < aug.kinematic_captions):
             sentences = self.caption_for(index, start / m.fps)
             if sentences:
                 text, captioned = rng.choice(sentences), True
+                # Only beside its own caption: a dataset text may say what the rules missed.
+                misses = self.near_misses_for(index, start / m.fps) if aug.near_miss_negatives > 0 else []
+                if misses and rng.random() < aug.near_miss_negatives:
+                    hard = rng.choice(misses)
         if not captioned and aug.side_phrases > 0 and rng.random() < aug.side_phrases:
             dominant = dominant_limb(pos[: norm.window_frames], norm.fps)
             if dominant is not None:
@@ -212,12 +231,13 @@ class WindowSampler:
             pos = pos * np.float32(rng.uniform(*aug.scale))
         if aug.mirror > 0 and rng.random() < aug.mirror:
             pos, valid = mirror_positions(pos), valid[:, _mirror_index()]
-            text = mirror_text(text)
+            text, hard = mirror_text(text), mirror_text(hard)
         if aug.paraphrase:
             text = paraphrase(text, rng)
+            hard = paraphrase(hard, rng) if hard else hard
         feats = normalize_window(pos[: norm.window_frames], valid[: norm.window_frames], norm)
         x, mask = pad_window(feats, norm.window_frames)
-        return Window(x, mask, text, clip.clip_id, start)
+        return Window(x, mask, text, clip.clip_id, start, hard)
 
     def _text_for(self, clip: Clip, t0: float, t1: float) -> str:
         captions = [s for s in clip.segments if s.text and _overlap(s.start, s.end, t0, t1) >= 0.5 * (t1 - t0)]
@@ -228,8 +248,13 @@ class WindowSampler:
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(B, T, F) features, (B, T) mask, B texts."""
+        return self.batch_with_negatives(size)[:3]
+
+    def batch_with_negatives(self, size: int) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+        """``batch`` and each window's near-miss hard negative text ("" where it has none)."""
         ws = [self.sample() for _ in range(size)]
-        return np.stack([w.features for w in ws]), np.stack([w.mask for w in ws]), [w.text for w in ws]
+        return (np.stack([w.features for w in ws]), np.stack([w.mask for w in ws]), [w.text for w in ws],
+                [w.hard_negative for w in ws])
 
 
 def _mirror_index() -> list[int]:

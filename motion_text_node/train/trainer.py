@@ -297,7 +297,8 @@ class Trainer:
         tok = self.text_encoder.tokenize(texts)
         return self.text_encoder(tok["input_ids"].to(self.device), tok["attention_mask"].to(self.device))
 
-    def _loss(self, x: torch.Tensor, mask: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    def _loss(self, x: torch.Tensor, mask: torch.Tensor, texts: list[str],
+              near_misses: list[str] | None = None) -> torch.Tensor:
         if self.task == "classifier":
             target = torch.tensor([self.classes.index(t) for t in texts], device=self.device)
             return F.cross_entropy(self.ddp_model(x, mask), target)
@@ -316,7 +317,7 @@ class Trainer:
             # A vocabulary text that (nearly) says what a batch text says is no negative.
             keep = ~near_duplicates(ev, raw, self.vocab_sides[idx].to(self.device), sides, threshold).any(dim=1)
             extra = ev[keep]
-        hard, hard_valid = self._side_swapped(texts, sent) if self.config.augment.side_negatives else (None, None)
+        hard, hard_valid = self._hard_negatives(texts, near_misses, sent)
         # Through the DDP wrapper, so gradients are averaged across ranks; the loss sees the global batch.
         motion, t, e, logit_scale = self.ddp_model(x, mask, sent if hard is None else torch.cat([sent, hard]), extra)
         if hard is not None:
@@ -331,13 +332,20 @@ class Trainer:
             positives[local[:, None], local[None, :]] |= same  # exact repeats (bf16 rounding aside)
         return contrastive_loss(motion, t, logit_scale, positives, e, hard, hard_valid)
 
-    def _side_swapped(self, texts: list[str], sent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sentence vectors of each text with left and right swapped (B, text_dim), and where that differs from
-        the text itself (B,) bool: the laterality hard negatives. A swap the frozen cache lacks is skipped."""
-        swapped = [mirror_text(t) for t in texts]
-        valid = [s != t and (not self.frozen_text or s in self.text_cache.vectors) for s, t in zip(swapped, texts,
-                                                                                                   strict=True)]
-        use = [s if ok else t for s, t, ok in zip(swapped, texts, valid, strict=True)]
+    def _hard_negatives(self, texts: list[str], near_misses: list[str] | None,
+                        sent: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """One hard negative text per window: its near miss (``captions.near_miss``) where the sampler gave one,
+        else with ``augment.side_negatives`` the text with left and right swapped. Returns their sentence vectors
+        (B, text_dim) and where there is one (B,) bool, or (None, None) when neither kind is on. A text the frozen
+        cache lacks is skipped."""
+        sides = self.config.augment.side_negatives
+        if not sides and self.config.augment.near_miss_negatives <= 0:
+            return None, None  # decided by the config alone, so every DDP rank gathers the same tensors
+        near_misses = near_misses or [""] * len(texts)
+        chosen = [m or (mirror_text(t) if sides else "") for t, m in zip(texts, near_misses, strict=True)]
+        valid = [bool(c) and c != t and (not self.frozen_text or c in self.text_cache.vectors)
+                 for c, t in zip(chosen, texts, strict=True)]
+        use = [c if ok else t for c, t, ok in zip(chosen, texts, valid, strict=True)]
         vec = self._text_vectors(use) if any(valid) else sent
         return vec, torch.tensor(valid, device=self.device)
 
@@ -346,10 +354,10 @@ class Trainer:
         self.ddp_model.train()
         for g in self.opt.param_groups:
             g["lr"] = _lr_at(self.step, self.total_steps, self.config)
-        xb, mb, texts = self.sampler.batch(self.config.optim.batch_size)
+        xb, mb, texts, near_misses = self.sampler.batch_with_negatives(self.config.optim.batch_size)
         x, mask = torch.from_numpy(xb).to(self.device), torch.from_numpy(mb).to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            loss = self._loss(x, mask, texts)
+            loss = self._loss(x, mask, texts, near_misses)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.optim.grad_clip > 0:
