@@ -34,6 +34,9 @@ class ModelConfig:
     # (identity + a zero-initialized MLP, weight decay pulls it back to the identity) or "locked" (LiT: MiniLM's
     # own space; embed_dim must equal text_dim).
     text_projection: str = "mlp"
+    # Frames per transformer token (transformer only): 2 or 3 cut the tokens, and the encoder's time, 2-3x;
+    # a window whose length is no multiple is padded with masked frames.
+    patch_frames: int = 1
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
@@ -48,7 +51,7 @@ class ModelConfig:
 
     def check(self) -> None:
         """ValueError naming the first size or rate a model cannot be built with."""
-        for name in ("embed_dim", "d_model", "layers", "heads", "ff", "text_dim"):
+        for name in ("embed_dim", "d_model", "layers", "heads", "ff", "text_dim", "patch_frames"):
             value = getattr(self, name)
             if not (is_int(value) and value > 0):
                 raise ValueError(f"model.{name} must be a positive integer, got {value!r}")
@@ -114,7 +117,7 @@ def build_motion_encoder(config: ModelConfig, norm: NormalizationConfig) -> nn.M
         from motion_text_node.model.motion_transformer import MotionTransformer
 
         return MotionTransformer(norm.feature_dim, config.d_model, config.layers, config.heads, config.ff,
-                                 config.dropout, config.embed_dim)
+                                 config.dropout, config.embed_dim, config.patch_frames)
     if config.encoder == "stgcn":
         from motion_text_node.model.stgcn import STGCNEncoder
 

@@ -60,18 +60,33 @@ class EncoderLayer(nn.Module):
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
+def patchify(x: torch.Tensor, keep: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T, F) features and (B, T) bool frame mask -> (B, ceil(T / frames), frames * F) tokens and their mask.
+
+    The time axis is padded to a multiple of ``frames`` with masked frames; masked frames are zeroed, so a
+    token's content never depends on what padding held. A token is kept when any of its frames is.
+    """
+    b, t, f = x.shape
+    pad = (frames - t % frames) % frames
+    x = F.pad(x * keep.unsqueeze(-1).to(x.dtype), (0, 0, 0, pad))
+    keep = F.pad(keep, (0, pad), value=False)
+    return x.reshape(b, -1, frames * f), keep.reshape(b, -1, frames).any(-1)
+
+
 class MotionTransformer(StandardizedInput):
     """(B, T, F) features + (B, T) frame mask -> (B, embed_dim) unit-norm motion embedding.
 
     Features are standardized with the training set's mean and std (buffers, so they travel with exports),
-    projected to ``d_model``, given sinusoidal positions, encoded, mean-pooled over real frames and projected.
+    grouped ``patch_frames`` frames to a token (``patchify``), projected to ``d_model``, given sinusoidal
+    positions, encoded, mean-pooled over real tokens and projected.
     """
 
     def __init__(self, feature_dim: int, d_model: int = 256, layers: int = 4, heads: int = 4, ff: int = 1024,
-                 dropout: float = 0.1, embed_dim: int = 256) -> None:
+                 dropout: float = 0.1, embed_dim: int = 256, patch_frames: int = 1) -> None:
         super().__init__()
         self.init_feature_stats(feature_dim)
-        self.inp = nn.Linear(feature_dim, d_model)
+        self.patch_frames = patch_frames
+        self.inp = nn.Linear(feature_dim * patch_frames, d_model)
         self.layers = nn.ModuleList(EncoderLayer(d_model, heads, ff, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(d_model)
         self.proj = nn.Linear(d_model, embed_dim)
@@ -80,6 +95,8 @@ class MotionTransformer(StandardizedInput):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         keep = mask.bool()  # (B, T)
         x = self.standardize(x)
+        if self.patch_frames > 1:
+            x, keep = patchify(x, keep, self.patch_frames)
         h = self.inp(x)  # (B, T, D)
         h = h + sinusoidal_positions(h.shape[1], self.d_model, h.device, h.dtype)
         for layer in self.layers:
