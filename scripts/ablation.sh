@@ -27,6 +27,9 @@ declare -A VARIANTS=(
   [sidenegs]="$V1 augment.side_negatives=true"
   [nocaptions]="$V1 augment.kinematic_captions=0.0"
   [combined]="augment.side_negatives=true"
+  [nearmiss]="augment.near_miss_negatives=1.0"
+  [captions07]="augment.kinematic_captions=0.7"
+  [patch3]="model.patch_frames=3"
 )
 declare -A LABELS=(
   [recipe]="shipped recipe: v1 + locked text side + sensor augmentation + 3-s windows + weight average, last epoch"
@@ -37,8 +40,11 @@ declare -A LABELS=(
   [sidenegs]="v1 + side-swapped hard negatives"
   [nocaptions]="v1 without kinematic captions"
   [combined]="recipe + side-swapped hard negatives"
+  [nearmiss]="recipe + near-miss hard negatives (other hand count, raise/wave, walk/run)"
+  [captions07]="recipe with kinematic captions on 70 % of windows (not 40 %)"
+  [patch3]="recipe with 3 frames per encoder token (15 tokens, not 45)"
 )
-ORDER=(recipe base locked residual sensor sidenegs combined nocaptions)
+ORDER=(recipe base locked residual sensor sidenegs combined nocaptions nearmiss captions07 patch3)
 
 finished() {  # run folder -> true when its last.pt reached the configured epochs
   [ -f "$1/last.pt" ] && .venv/bin/python -c "
