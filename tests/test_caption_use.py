@@ -112,6 +112,10 @@ def test_caption_config_is_typed() -> None:
 
     with pytest.raises(UserError, match="kinematic_captions"):
         load_config(None, ["augment.kinematic_captions=nope"])
+    with pytest.raises(UserError, match="needs augment.kinematic_captions"):
+        load_config(None, ["augment.near_miss_negatives=0.5"])
+    with pytest.raises(UserError, match="probability"):
+        load_config(None, ["augment.kinematic_captions=0.4", "augment.near_miss_negatives=2"])
 
 
 def _fact(name: str, rule: str, side: str | None):

@@ -188,6 +188,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         config.norm, config.model_config  # noqa: B018 - validate the free-form sections
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    near = config.augment.near_miss_negatives
+    if not 0.0 <= near <= 1.0:
+        raise UserError(f"augment.near_miss_negatives is a probability (0 to 1), got {near}")
+    if near > 0 and config.augment.kinematic_captions <= 0:
+        raise UserError("augment.near_miss_negatives needs augment.kinematic_captions > 0 (near misses are those of "
+                        "a window's caption)")
     return config
 
 
