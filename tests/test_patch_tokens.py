@@ -54,4 +54,6 @@ def test_patch_model_exports_with_a_dynamic_time_axis(patch: int, tmp_path) -> N
 def test_patch_frames_is_checked() -> None:
     with pytest.raises(ValueError, match="patch_frames"):
         ModelConfig.from_dict({"patch_frames": 0})
+    with pytest.raises(ValueError, match="transformer encoder only"):
+        ModelConfig.from_dict({"patch_frames": 2, "encoder": "stgcn"})
     assert ModelConfig.from_dict({"patch_frames": 3}).patch_frames == 3

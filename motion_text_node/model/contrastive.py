@@ -64,6 +64,8 @@ class ModelConfig:
             raise ValueError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
         if not (is_finite_number(self.temperature) and self.temperature > 0):
             raise ValueError(f"model.temperature must be a number above 0, got {self.temperature!r}")
+        if self.patch_frames > 1 and self.encoder != "transformer":
+            raise ValueError(f"model.patch_frames applies to the transformer encoder only, not {self.encoder!r}")
 
     def to_dict(self) -> dict:
         """Plain dict (YAML/JSON friendly)."""
