@@ -27,10 +27,11 @@ CONFUSABLE_RULES: dict[str, tuple[str, ...]] = {
 }
 
 _OTHER_COUNT = {"left": ("both",), "right": ("both",), "both": ("left", "right")}
+_DECLARED = frozenset(name for rule in RULES.values() for name in rule.facts)  # every fact id a rule can give
 
 
 def _overlaps(a: str | None, b: str | None) -> bool:
-    return a == b or "both" in (a, b) and None not in (a, b)
+    return a == b or ("both" in (a, b) and None not in (a, b))
 
 
 def near_miss_names(facts: Iterable[Fact]) -> list[str]:
@@ -47,8 +48,7 @@ def near_miss_names(facts: Iterable[Fact]) -> list[str]:
         for other in CONFUSABLE_RULES.get(f.rule, ()):
             if not any(r == other and _overlaps(s, f.side) for r, s in shown):
                 out.add(other + suffix)
-    declared = {name for rule in RULES.values() for name in rule.facts}
-    return sorted((out - present) & declared)
+    return sorted((out - present) & _DECLARED)
 
 
 def near_miss_phrases(facts: Iterable[Fact]) -> list[str]:

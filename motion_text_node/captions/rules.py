@@ -1161,7 +1161,6 @@ def _step_up(b: Body, w: Windows, t: Mapping[str, float]) -> list[Hit]:
                 standing & (-rise >= t["min_rise_m"]), -rise / 0.4, climbing)]
 
 
-
 def _fixed_phrases() -> dict[str, str]:
     table = {}
     for rule, texts in (("walk", _WALK_TEXT), ("run", _gait_text("run"))):

@@ -215,7 +215,7 @@ class WindowSampler:
             if sentences:
                 text, captioned = rng.choice(sentences), True
                 # Only beside its own caption: a dataset text may say what the rules missed.
-                misses = self.near_misses_for(index, start / m.fps) if aug.near_miss_negatives > 0 else []
+                misses = self.near_misses_for(index, start / m.fps)  # [] unless near_miss_negatives > 0
                 if misses and rng.random() < aug.near_miss_negatives:
                     hard = rng.choice(misses)
         if not captioned and aug.side_phrases > 0 and rng.random() < aug.side_phrases:
