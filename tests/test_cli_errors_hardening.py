@@ -139,8 +139,11 @@ def test_cache_arrays_shorter_than_the_index(small_cache, capsys) -> None:
 # --- corrupt motion libraries ----------------------------------------------------------------------------------
 @pytest.fixture
 def library_arrays(shipped_model) -> dict[str, np.ndarray]:
+    """The shipped library as the arrays of one version-1 file (motions inside)."""
+    lib = MotionLibrary.load(shipped_model / "motion_library.npz")
     with np.load(shipped_model / "motion_library.npz") as d:
-        return dict(d)
+        arrays = {k: d[k] for k in d.files if k not in ("motions", "motions_sha256")}
+    return {**arrays, "version": np.int64(1), "offsets": lib.offsets, "positions": lib.positions}
 
 
 @pytest.mark.parametrize("change, expect", [

@@ -200,6 +200,52 @@ def test_library_search_exact_and_ivf_agree(tmp_path) -> None:
         MotionLibrary.load(tmp_path / "bad.npz")
 
 
+def test_library_motions_file_is_kept_across_rebuilds_and_checked(shipped_model, tmp_path, capsys) -> None:
+    from motion_text_node.data.npz_io import write_npz
+    from motion_text_node.runtime.library import motions_path
+
+    shipped = MotionLibrary.load(shipped_model / "motion_library.npz")
+    path = shipped.save(tmp_path / "lib.npz")
+    motions = motions_path(path)
+    assert motions.name == "lib.motions.npz" and motions.stat().st_size > 2 * path.stat().st_size
+    before, stamp = motions.read_bytes(), motions.stat().st_mtime_ns
+    # A rebuild for another model (other embeddings, same motions) rewrites only the library file.
+    other = MotionLibrary(shipped.ids, shipped.descriptions, np.roll(shipped.embeddings, 1, axis=0), shipped.fps,
+                          shipped.offsets, shipped.positions, "other-model", sources=shipped.sources,
+                          licences=shipped.licences)
+    main_before = path.read_bytes()
+    other.save(path)
+    assert motions.read_bytes() == before and motions.stat().st_mtime_ns == stamp
+    assert path.read_bytes() != main_before
+    again = MotionLibrary.load(path)
+    assert again.model_version == "other-model" and np.array_equal(again.embeddings, other.embeddings)
+    assert np.array_equal(again.motion(5), shipped.motion(5)) and again.sources == shipped.sources
+    # A version-1 file (motions inside) still loads.
+    with np.load(path) as d:
+        inline = {k: d[k] for k in d.files if k not in ("motions", "motions_sha256")}
+    np.savez(tmp_path / "v1.npz", **{**inline, "version": np.int64(1), "offsets": shipped.offsets,
+                                     "positions": shipped.positions})
+    assert np.array_equal(MotionLibrary.load(tmp_path / "v1.npz").motion(5), shipped.motion(5))
+    # The motions file of another library, a changed one, or none at all: one clear error each.
+    subset = MotionLibrary(shipped.ids[:10], shipped.descriptions[:10], shipped.embeddings[:10], shipped.fps[:10],
+                           shipped.offsets[:11], shipped.positions[:shipped.offsets[10]])
+    small = subset.save(tmp_path / "small" / "lib.npz")
+    motions.write_bytes(motions_path(small).read_bytes())
+    with pytest.raises(UserError, match="motions of another library"):
+        MotionLibrary.load(path)
+    write_npz(motions, {"ids": np.array(shipped.ids), "offsets": shipped.offsets,
+                        "positions": shipped.positions + np.float16(0.01)})
+    with pytest.raises(UserError, match="not the motions file lib.npz was written with"):
+        MotionLibrary.load(path)
+    motions.unlink()
+    with pytest.raises(UserError, match="lib.motions.npz is missing"):
+        MotionLibrary.load(path)
+    capsys.readouterr()
+    assert cli_main(["library", "info", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is missing" in err and len(err.splitlines()) == 1
+
+
 def test_library_build_recognize_retrieve_cli(tiny_model_dir, cmu_cache, cmu_bvh_dir, tmp_path, capsys) -> None:
     lib = tmp_path / "lib.npz"
     assert cli_main(["library", "build", "--data", str(cmu_cache), "--split", "test", "--model",

@@ -9,10 +9,12 @@ for it (a forged shape such as (10**12, 22, 3)) or than ``MAX_MEMBER_BYTES`` is 
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,3 +102,28 @@ def open_npz(path: str | Path, kind: str = ".npz file", max_bytes: int = MAX_MEM
         raise UserError(f"{path}: not a readable {kind} ({exc})") from None
     with data:
         yield GuardedNpz(data, path, kind, max_bytes)
+
+
+def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write ``arrays`` as a compressed ``.npz`` at ``path`` that numpy reads as usual, byte for byte the same for
+    the same arrays (members in the given order, fixed timestamps: git stores an unchanged file once), through a
+    temporary file so that a failed write (full disk, killed process) leaves any earlier file whole. A file that
+    already holds exactly these bytes is left untouched."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    payload = buffer.getvalue()
+    if path.is_file() and path.stat().st_size == len(payload) and path.read_bytes() == payload:
+        return path
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(payload)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

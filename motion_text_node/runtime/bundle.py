@@ -1,7 +1,8 @@
 """The model folder contract: ``model.json`` says what the runtime needs to reproduce preprocessing exactly.
 
 A model folder holds ``model.json``, ``motion_encoder.onnx``, the text tower and ``tokenizer.json``, and
-optionally ``motion_encoder.int8.onnx``, ``labels.yaml`` and ``motion_library.npz``. The text tower is either one
+optionally ``motion_encoder.int8.onnx``, ``labels.yaml`` and ``motion_library.npz`` (with its motions file,
+``motion_library.motions.npz``: ``runtime.library``). The text tower is either one
 file (``text_encoder.onnx``: MiniLM and the projection) or the frozen MiniLM part (``text_backbone.onnx``, the same
 bytes for every model trained on it) plus the trained ``text_projection.onnx`` (none for a locked projection).
 The runtime refuses a ``model.json`` it does not understand with one clear error.

@@ -1,25 +1,30 @@
 """The motion library: reference motions with descriptions and embeddings, searched by text or by motion.
 
-Stored as one ``.npz`` (fast to load): ids, descriptions, fps, per-clip frame offsets, canonical positions
-(float16, metres, z up), embeddings (float32, unit norm), the model version it was embedded with, and each entry's
-provenance (data source and licence; empty for libraries written before provenance was recorded). Search is
-exact cosine with numpy; above ``ANN_THRESHOLD`` entries an inverted-file index (faiss IVF-Flat, inner product,
-when faiss is installed) is built at load.
+Stored as ``.npz`` files (fast to load). The library file holds ids, descriptions, fps, embeddings (float32, unit
+norm), the model version it was embedded with, and each entry's provenance (data source and licence; empty for
+libraries written before provenance was recorded). The motions themselves (per-clip frame offsets and canonical
+positions, float16, metres, z up) go to a file beside it, ``<name>.motions.npz``, named in the library file with a
+digest of its contents: they do not depend on the model, so a library rebuilt for a retrained model rewrites only
+the small embedding file and leaves the motions file byte for byte as it was (git stores it once). Version 1 files
+(everything in one file) still load. Search is exact cosine with numpy; above ``ANN_THRESHOLD`` entries an
+inverted-file index (faiss IVF-Flat, inner product, when faiss is installed) is built at load.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from motion_text_node.checks import real_array
-from motion_text_node.data.npz_io import open_npz
+from motion_text_node.data.npz_io import open_npz, write_npz
 from motion_text_node.errors import UserError
 from motion_text_node.skeleton.canonical import CANONICAL_JOINTS
 
-LIBRARY_VERSION = 1
+LIBRARY_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: motions inside the library file
 ANN_THRESHOLD = 200_000
 
 
@@ -87,21 +92,29 @@ class MotionLibrary:
         return self.positions[self.offsets[index]:self.offsets[index + 1]].astype(np.float32)
 
     def save(self, path: str | Path) -> Path:
-        """Write the library as one .npz."""
+        """Write the library file ``path`` and, when it stores motions, the motions file beside it
+        (``motions_path``); both through temporary files, so a failed write leaves earlier files whole."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        extra = {}
+        ids = np.array(self.ids)
+        motions = {"name": "", "sha256": ""}
         if self.offsets is not None and self.positions is not None:
-            extra = {"offsets": self.offsets.astype(np.int64), "positions": self.positions.astype(np.float16)}
-        np.savez_compressed(path, version=np.int64(LIBRARY_VERSION), ids=np.array(self.ids), descriptions=np.array(
-            self.descriptions), embeddings=self.embeddings, fps=self.fps, model_version=np.array(self.model_version),
-            joints=np.array(CANONICAL_JOINTS), sources=np.array(self.sources, dtype=str),
-            licences=np.array(self.licences, dtype=str), **extra)
+            arrays = {"ids": ids, "offsets": self.offsets.astype(np.int64),
+                      "positions": self.positions.astype(np.float16)}
+            write_npz(motions_path(path), arrays)
+            motions = {"name": motions_path(path).name, "sha256": _motions_digest(**arrays)}
+        write_npz(path, {"version": np.int64(LIBRARY_VERSION), "ids": ids,
+                         "descriptions": np.array(self.descriptions), "embeddings": self.embeddings,
+                         "fps": self.fps, "model_version": np.array(self.model_version),
+                         "joints": np.array(CANONICAL_JOINTS), "sources": np.array(self.sources, dtype=str),
+                         "licences": np.array(self.licences, dtype=str), "motions": np.array(motions["name"]),
+                         "motions_sha256": np.array(motions["sha256"])})
         return path
 
     @classmethod
     def load(cls, path: str | Path, ann: str = "auto") -> MotionLibrary:
-        """Read a library file (UserError for a missing, corrupt or foreign file, or arrays that disagree)."""
+        """Read a library file and its motions file (UserError for a missing, corrupt or foreign file, arrays that
+        disagree, or a motions file that is not the one the library was written with)."""
         path = Path(path)
         if path.is_dir():
             raise UserError(f"{path} is a folder; give the library file (e.g. {path / 'motion_library.npz'})")
@@ -109,13 +122,19 @@ class MotionLibrary:
             raise UserError(f"{path}: motion library not found (build one with `motion-text library build`)")
         try:
             with open_npz(path, "motion library") as d:
-                if int(d["version"]) != LIBRARY_VERSION:
-                    raise UserError(f"{path}: library version {int(d['version'])} is not {LIBRARY_VERSION}")
-                has_motion = "offsets" in d.files
+                version = int(d["version"])
+                if version not in READABLE_VERSIONS:
+                    raise UserError(f"{path}: library version {version} is not one of "
+                                    f"{', '.join(map(str, READABLE_VERSIONS))}")
                 provenance = {k: [str(x) for x in d[k]] for k in ("sources", "licences") if k in d.files}
                 ids, descriptions = [str(x) for x in d["ids"]], [str(x) for x in d["descriptions"]]
                 embeddings, fps = d["embeddings"], d["fps"]
-                offsets, positions = (d["offsets"], d["positions"]) if has_motion else (None, None)
+                if "offsets" in d.files:  # version 1, or motions kept inside
+                    offsets, positions = d["offsets"], d["positions"]
+                elif "motions" in d.files and str(d["motions"]):
+                    offsets, positions = _read_motions(path, str(d["motions"]), str(d["motions_sha256"]), ids)
+                else:
+                    offsets, positions = None, None
                 _check_arrays(path, len(ids), descriptions, embeddings, fps, offsets, positions, provenance)
                 return cls(ids, descriptions, embeddings, fps, offsets, positions, str(d["model_version"]), ann,
                            **provenance)
@@ -123,6 +142,46 @@ class MotionLibrary:
             raise
         except Exception as exc:  # zip/npz errors come in many types
             raise UserError(f"{path}: not a readable motion library ({type(exc).__name__}: {exc})") from None
+
+
+def motions_path(library: str | Path) -> Path:
+    """The motions file that belongs to the library file ``library``: ``motion_library.motions.npz`` beside
+    ``motion_library.npz``."""
+    library = Path(library)
+    return library.with_name(f"{library.name.removesuffix('.npz')}.motions.npz")
+
+
+def _motions_digest(ids: np.ndarray, offsets: np.ndarray, positions: np.ndarray) -> str:
+    """SHA-256 over the motions' arrays (not the file bytes, so recompression does not change it)."""
+    h = hashlib.sha256()
+    for a in (np.asarray(ids, dtype=str), np.asarray(offsets, dtype=np.int64), np.asarray(positions, np.float16)):
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _read_motions(path: Path, name: str, digest: str, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and positions from the motions file ``name`` beside the library ``path``; UserError unless it is
+    there, holds the library's ids and matches the digest the library was written with."""
+    if Path(name).name != name:
+        raise UserError(f"{path}: corrupt motion library (its motions file must be a file name beside it, "
+                        f"got {name!r})")
+    where = path.with_name(name)
+    if not where.is_file():
+        raise UserError(f"{path}: its motions file {where} is missing (copy it together with the library, or "
+                        "rebuild with `motion-text library build`)")
+    with open_npz(where, "motions file") as m:
+        stored_ids, offsets, positions = m["ids"], m["offsets"], m["positions"]
+    if [str(x) for x in stored_ids] != ids:
+        raise UserError(f"{where}: holds the motions of another library (its clip ids differ from {path.name}'s)")
+    try:
+        found = _motions_digest(stored_ids, offsets, positions)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"{where}: corrupt motions file ({exc})") from None
+    if found != digest:
+        raise UserError(f"{where}: not the motions file {path.name} was written with (contents changed; rebuild "
+                        "with `motion-text library build`)")
+    return offsets, positions
 
 
 def _check_arrays(path: Path, n: int, descriptions: list[str], embeddings: np.ndarray, fps: np.ndarray,
