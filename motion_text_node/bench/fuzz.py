@@ -481,12 +481,15 @@ LIBRARY_SPECIALS = {
                      lambda v: np.arange(len(v)), lambda v: v.reshape(1, -1), lambda v: np.array("one")],
     "ids": [lambda v: v[:-1], lambda v: np.arange(len(v)), lambda v: np.array("one"),
             lambda v: np.array([v[0]] * len(v))],
-    "version": [lambda v: np.int64(2), lambda v: np.int64(0), lambda v: np.array("1"), lambda v: np.float64(1.5),
+    "version": [lambda v: np.int64(3), lambda v: np.int64(0), lambda v: np.array("1"), lambda v: np.float64(1.5),
                 lambda v: np.float64(np.nan), lambda v: np.array([1, 1]), lambda v: np.float64(1e300)],
     "positions": [lambda v: v[:, :21], lambda v: v[:1], lambda v: v[:0], lambda v: v.reshape(len(v), -1),
                   lambda v: _set(v, 0, np.nan), lambda v: v.astype(str)],
     "sources": [lambda v: np.array(["cmu"]), lambda v: np.arange(7), lambda v: np.array("cmu")],
     "model_version": [lambda v: np.zeros((2, 2)), lambda v: np.array(b"\xff")],
+    # A motions file beside the library (version 2), named though absent, outside the folder or not a name.
+    "motions": [lambda v: np.array("motion_library.motions.npz"), lambda v: np.array("../motions.npz"),
+                lambda v: np.array(["a", "b"]), lambda v: np.array("/etc/hostname")],
 }
 
 
