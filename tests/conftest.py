@@ -129,6 +129,18 @@ def model_copy(shipped_model, tmp_path) -> Path:
     return folder
 
 
+def version1_library_arrays(path: Path) -> dict:
+    """The library file ``path`` (and its motions file) as the arrays of one version-1 file: motions inside."""
+    import numpy as np
+
+    from motion_text_node.runtime.library import MotionLibrary
+
+    lib = MotionLibrary.load(path)
+    with np.load(path) as d:
+        arrays = {k: d[k] for k in d.files if k not in ("motions", "motions_sha256")}
+    return {**arrays, "version": np.int64(1), "offsets": lib.offsets, "positions": lib.positions}
+
+
 @pytest.fixture(scope="session")
 def held_out_library(shipped_model, cmu_cache, tmp_path_factory) -> Path:
     """A motion library of the held-out CMU test clips, embedded with the shipped model."""

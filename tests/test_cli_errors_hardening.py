@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bvh_text import two_joint_bvh
+from conftest import version1_library_arrays
 
 from motion_text_node.cli import main as cli_main
 from motion_text_node.data.cache import DatasetCache, write_cache
@@ -140,10 +141,7 @@ def test_cache_arrays_shorter_than_the_index(small_cache, capsys) -> None:
 @pytest.fixture
 def library_arrays(shipped_model) -> dict[str, np.ndarray]:
     """The shipped library as the arrays of one version-1 file (motions inside)."""
-    lib = MotionLibrary.load(shipped_model / "motion_library.npz")
-    with np.load(shipped_model / "motion_library.npz") as d:
-        arrays = {k: d[k] for k in d.files if k not in ("motions", "motions_sha256")}
-    return {**arrays, "version": np.int64(1), "offsets": lib.offsets, "positions": lib.positions}
+    return version1_library_arrays(shipped_model / "motion_library.npz")
 
 
 @pytest.mark.parametrize("change, expect", [

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, version1_library_arrays
 
 from motion_text_node.cli import main as cli_main
 from motion_text_node.data.cache import DatasetCache
@@ -221,10 +221,7 @@ def test_library_motions_file_is_kept_across_rebuilds_and_checked(shipped_model,
     assert again.model_version == "other-model" and np.array_equal(again.embeddings, other.embeddings)
     assert np.array_equal(again.motion(5), shipped.motion(5)) and again.sources == shipped.sources
     # A version-1 file (motions inside) still loads.
-    with np.load(path) as d:
-        inline = {k: d[k] for k in d.files if k not in ("motions", "motions_sha256")}
-    np.savez(tmp_path / "v1.npz", **{**inline, "version": np.int64(1), "offsets": shipped.offsets,
-                                     "positions": shipped.positions})
+    np.savez(tmp_path / "v1.npz", **version1_library_arrays(path))
     assert np.array_equal(MotionLibrary.load(tmp_path / "v1.npz").motion(5), shipped.motion(5))
     # The motions file of another library, a changed one, or none at all: one clear error each.
     subset = MotionLibrary(shipped.ids[:10], shipped.descriptions[:10], shipped.embeddings[:10], shipped.fps[:10],

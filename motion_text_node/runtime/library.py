@@ -101,8 +101,8 @@ class MotionLibrary:
         if self.offsets is not None and self.positions is not None:
             arrays = {"ids": ids, "offsets": self.offsets.astype(np.int64),
                       "positions": self.positions.astype(np.float16)}
-            write_npz(motions_path(path), arrays)
-            motions = {"name": motions_path(path).name, "sha256": _motions_digest(**arrays)}
+            beside = write_npz(motions_path(path), arrays)
+            motions = {"name": beside.name, "sha256": _motions_digest(**arrays)}
         write_npz(path, {"version": np.int64(LIBRARY_VERSION), "ids": ids,
                          "descriptions": np.array(self.descriptions), "embeddings": self.embeddings,
                          "fps": self.fps, "model_version": np.array(self.model_version),
