@@ -13,13 +13,13 @@ MT=.venv/bin/motion-text
 LOBO="data.exclude_sources=[bandai]"
 
 # Overrides of configs/merged.yaml (the shipped recipe). v1 is the first merged recipe (trainable MLP projection,
-# kinematic captions on 40 % of windows, no sensor augmentation, no hard negatives); each other variant adds one
-# ingredient to v1 or removes one from it; the recipe is v1 + the locked text side + sensor augmentation + captions
-# on 70 % of windows. Every variant takes the recipe's 3-s windows (2 s against 3 s:
+# kinematic captions on 40 % of windows, no sensor augmentation, no hard negatives, one frame per encoder token);
+# each other variant adds one ingredient to v1 or removes one from it; the recipe is v1 + the locked text side +
+# sensor augmentation + captions on 70 % of windows + 3 frames per encoder token. Every variant takes the recipe's 3-s windows (2 s against 3 s:
 # benchmarks/model_size_window_2026-12-03.md) and its weight average of the last epoch
 # (benchmarks/positives_ema_2026-12-03.md).
 V1="model.text_projection=mlp model.embed_dim=256 augment.sensor=0.0 augment.side_negatives=false
-  augment.kinematic_captions=0.4"
+  augment.kinematic_captions=0.4 model.patch_frames=1"
 declare -A VARIANTS=(
   [recipe]=""
   [base]="$V1"
@@ -31,10 +31,10 @@ declare -A VARIANTS=(
   [combined]="augment.side_negatives=true"
   [nearmiss]="augment.near_miss_negatives=1.0"
   [captions04]="augment.kinematic_captions=0.4"
-  [patch3]="model.patch_frames=3"
+  [patch1]="model.patch_frames=1"
 )
 declare -A LABELS=(
-  [recipe]="shipped recipe: v1 + locked text side + sensor augmentation + 3-s windows + weight average, last epoch, captions on 70 % of windows"
+  [recipe]="shipped recipe: v1 + locked text side + sensor augmentation + 3-s windows + weight average, last epoch, captions on 70 % of windows, 3 frames per encoder token"
   [base]="v1: trainable MLP projection, kinematic captions on 40 % of windows, sources balanced"
   [locked]="v1 + locked text side (LiT)"
   [residual]="v1 + residual projection (identity + learnt correction)"
@@ -44,9 +44,9 @@ declare -A LABELS=(
   [combined]="recipe + side-swapped hard negatives"
   [nearmiss]="recipe + near-miss hard negatives (other hand count, raise/wave, walk/run)"
   [captions04]="recipe with kinematic captions on 40 % of windows (the recipe before 2026-12-03)"
-  [patch3]="recipe with 3 frames per encoder token (15 tokens, not 45)"
+  [patch1]="recipe with 1 frame per encoder token (45 tokens, not 15: the recipe until its last retrain of 2026-12-03)"
 )
-ORDER=(recipe base locked residual sensor sidenegs combined nocaptions nearmiss captions04 patch3)
+ORDER=(recipe base locked residual sensor sidenegs combined nocaptions nearmiss captions04 patch1)
 
 finished() {  # run folder -> true when its last.pt reached the configured epochs
   [ -f "$1/last.pt" ] && .venv/bin/python -c "
